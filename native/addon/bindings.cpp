@@ -1,0 +1,219 @@
+// The functions the TS layer calls. Each converts arguments, then either does microseconds of work
+// inline or hands a closure to start_job().
+#include <napi.h>
+
+#include <cmath>
+#include <memory>
+
+#include "common/parallel.hpp"
+
+#include "abort_flag.hpp"
+#include "addon_data.hpp"
+#include "bindings.hpp"
+#include "common/error.hpp"
+#include "convert.hpp"
+#include "cuda_backend.hpp"
+#include "ease/ease.hpp"
+#include "eval/metrics.hpp"
+#include "guard.hpp"
+#include "info/backend.hpp"
+#include "job.hpp"
+#include "model/recommend.hpp"
+#include "model_handle.hpp"
+
+namespace cfkit_addon {
+
+using cfkit::ErrorCode;
+using cfkit::fail;
+
+namespace {
+
+Napi::Object topk_to_js(Napi::Env env, const cfkit::TopK& t) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rows", Napi::Number::New(env, double(t.rows)));
+  o.Set("k", Napi::Number::New(env, t.k));
+  o.Set("ids", to_js(env, t.ids));
+  o.Set("scores", to_js(env, t.scores));
+  return o;
+}
+
+// easeFit(x: Csr, {l2, float64}, jobOptions) -> Promise<ModelHandle>
+Napi::Value ease_fit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto x = std::make_shared<cfkit::Csr>(csr_from_js(info[0], "training matrix"));
+    Napi::Object o = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+    cfkit::EaseOptions opts;
+    opts.l2 = number_field(o, "l2", opts.l2);
+    opts.float64 = bool_field(o, "float64", false);
+    auto result = std::make_shared<std::shared_ptr<cfkit::Model>>();
+    return start_job(
+        env, "cfkit.easeFit", job_options(info[2]),
+        [x, opts, result](cfkit::TrainContext& ctx) {
+          *result = std::make_shared<cfkit::EaseModel>(cfkit::fit_ease(*x, opts, ctx));
+        },
+        [result](Napi::Env e) -> Napi::Value { return ModelHandle::wrap(e, *result); });
+  });
+}
+
+// easeFromWeights(nItems, weights: Float32Array) -> ModelHandle
+Napi::Value ease_from_weights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    int64_t n = int_arg(info[0], "nItems", 1, 46340);
+    std::vector<float> w = vector_from_typed<float>(info[1], "weights");
+    if (static_cast<int64_t>(w.size()) != n * n) fail(ErrorCode::Format, "EASE weights must hold nItems² values");
+    for (float v : w)
+      if (!std::isfinite(v)) fail(ErrorCode::Format, "EASE weights contain a non-finite value");
+    return ModelHandle::wrap(env, std::make_shared<cfkit::EaseModel>(n, std::move(w)));
+  });
+}
+
+// fixedScores(scores: Float32Array, rows, items) -> ModelHandle
+Napi::Value fixed_scores(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    int64_t rows = int_arg(info[1], "rows", 0, INT32_MAX);
+    int64_t items = int_arg(info[2], "items", 1, INT32_MAX);
+    std::vector<float> s = vector_from_typed<float>(info[0], "scores");
+    if (static_cast<int64_t>(s.size()) != rows * items) fail(ErrorCode::Input, "scores must hold rows x items values");
+    return ModelHandle::wrap(env, std::make_shared<cfkit::FixedScores>(std::move(s), rows, items));
+  });
+}
+
+// score(handle, inputs: Csr, jobOptions) -> Promise<Float32Array> (rows x items)
+Napi::Value score(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto model = ModelHandle::model_of(info[0]);
+    auto x = std::make_shared<cfkit::Csr>(csr_from_js(info[1], "inputs"));
+    if (x->cols != model->num_items()) fail(ErrorCode::Input, "inputs must use the model's item space");
+    if (x->rows * model->num_items() > (int64_t(1) << 31)) fail(ErrorCode::Input, "too many rows to score densely at once; use recommend()");
+    auto out = std::make_shared<std::vector<float>>();
+    return start_job(
+        env, "cfkit.score", job_options(info[2]),
+        [model, x, out](cfkit::TrainContext& ctx) {
+          const int64_t n = model->num_items();
+          out->assign(x->rows * n, 0.f);
+          cfkit::parallel_ranges(x->rows, ctx.threads(), [&](int64_t b, int64_t e, int) {
+            if (b < e) model->score(*x, b, e, out->data() + b * n);
+          });
+        },
+        [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
+  });
+}
+
+// recommend(handle, inputs: Csr, {k, maskInput, exclude?: Csr}, jobOptions) -> Promise<TopK>
+Napi::Value recommend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto model = ModelHandle::model_of(info[0]);
+    auto x = std::make_shared<cfkit::Csr>(csr_from_js(info[1], "inputs"));
+    Napi::Object o = info[2].As<Napi::Object>();
+    int k = static_cast<int>(int_arg(o.Get("k"), "k", 1, 1 << 20));
+    bool mask = bool_field(o, "maskInput", true);
+    std::shared_ptr<cfkit::Csr> exclude;
+    if (o.Get("exclude").IsObject()) exclude = std::make_shared<cfkit::Csr>(csr_from_js(o.Get("exclude"), "exclude"));
+    auto out = std::make_shared<cfkit::TopK>();
+    return start_job(
+        env, "cfkit.recommend", job_options(info[3]),
+        [model, x, k, mask, exclude, out](cfkit::TrainContext& ctx) {
+          *out = cfkit::recommend(*model, *x, k, mask, exclude.get(), ctx);
+        },
+        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); });
+  });
+}
+
+// similarItems(handle, items: Int32Array, {k, exclude?}, jobOptions) -> Promise<TopK>
+Napi::Value similar_items(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto model = ModelHandle::model_of(info[0]);
+    auto items = std::make_shared<std::vector<int32_t>>(vector_from_typed<int32_t>(info[1], "items"));
+    Napi::Object o = info[2].As<Napi::Object>();
+    int k = static_cast<int>(int_arg(o.Get("k"), "k", 1, 1 << 20));
+    std::shared_ptr<cfkit::Csr> exclude;
+    if (o.Get("exclude").IsObject()) exclude = std::make_shared<cfkit::Csr>(csr_from_js(o.Get("exclude"), "exclude"));
+    auto out = std::make_shared<cfkit::TopK>();
+    return start_job(
+        env, "cfkit.similarItems", job_options(info[3]),
+        [model, items, k, exclude, out](cfkit::TrainContext& ctx) {
+          *out = cfkit::similar_items(*model, *items, k, exclude.get(), ctx);
+        },
+        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); });
+  });
+}
+
+// evaluate(handle, inputs, targets, {kinds: Int32Array, ks: Int32Array, propensity?: Float32Array},
+//          jobOptions) -> Promise<{perUser: Float64Array, valid: Uint8Array, coverage: Float64Array}>
+Napi::Value evaluate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto model = ModelHandle::model_of(info[0]);
+    auto inputs = std::make_shared<cfkit::Csr>(csr_from_js(info[1], "inputs"));
+    auto targets = std::make_shared<cfkit::Csr>(csr_from_js(info[2], "targets"));
+    Napi::Object o = info[3].As<Napi::Object>();
+    std::vector<int32_t> kinds = vector_from_typed<int32_t>(o.Get("kinds"), "kinds");
+    std::vector<int32_t> ks = vector_from_typed<int32_t>(o.Get("ks"), "ks");
+    if (kinds.size() != ks.size()) fail(ErrorCode::Input, "kinds and ks must have the same length");
+    auto specs = std::make_shared<std::vector<cfkit::MetricSpec>>();
+    for (size_t i = 0; i < kinds.size(); ++i) {
+      if (kinds[i] < 0 || kinds[i] > static_cast<int>(cfkit::MetricKind::Coverage)) fail(ErrorCode::Input, "unknown metric kind");
+      specs->push_back({static_cast<cfkit::MetricKind>(kinds[i]), ks[i]});
+    }
+    std::shared_ptr<std::vector<float>> prop;
+    if (o.Get("propensity").IsTypedArray())
+      prop = std::make_shared<std::vector<float>>(vector_from_typed<float>(o.Get("propensity"), "propensity"));
+    auto out = std::make_shared<cfkit::EvalResult>();
+    return start_job(
+        env, "cfkit.evaluate", job_options(info[4]),
+        [model, inputs, targets, specs, prop, out](cfkit::TrainContext& ctx) {
+          *out = cfkit::evaluate(*model, *inputs, *targets, *specs, prop.get(), ctx);
+        },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(e);
+          r.Set("perUser", to_js(e, out->per_user));
+          r.Set("valid", to_js(e, out->valid));
+          r.Set("coverage", to_js(e, out->coverage));
+          return r;
+        });
+  });
+}
+
+Napi::Value backend_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    cfkit::CpuBackendInfo cpu = cfkit::cpu_backend_info();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("blas", cpu.blas);
+    o.Set("blasThreads", cpu.blas_threads);
+    o.Set("suitesparse", cpu.suitesparse);
+    o.Set("cholmod", cpu.cholmod);
+    o.Set("colamd", cpu.colamd);
+    o.Set("hardwareThreads", cpu.hardware_threads);
+    o.Set("simd", cpu.simd);
+    o.Set("napiVersion", NAPI_VERSION);
+    return o;
+  });
+}
+
+Napi::Value cuda_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value { return cuda_status_to_js(env, cuda_status()); });
+}
+
+}  // namespace
+
+void register_bindings(Napi::Env env, Napi::Object exports) {
+  exports.Set("easeFit", Napi::Function::New(env, ease_fit, "easeFit"));
+  exports.Set("easeFromWeights", Napi::Function::New(env, ease_from_weights, "easeFromWeights"));
+  exports.Set("fixedScores", Napi::Function::New(env, fixed_scores, "fixedScores"));
+  exports.Set("score", Napi::Function::New(env, score, "score"));
+  exports.Set("recommend", Napi::Function::New(env, recommend, "recommend"));
+  exports.Set("similarItems", Napi::Function::New(env, similar_items, "similarItems"));
+  exports.Set("evaluate", Napi::Function::New(env, evaluate, "evaluate"));
+  exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));
+  exports.Set("cudaInfo", Napi::Function::New(env, cuda_info, "cudaInfo"));
+}
+
+}  // namespace cfkit_addon

@@ -1,0 +1,107 @@
+#include "cuda_backend.hpp"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "../cuda/cuda_api.h"
+
+namespace cfkit_addon {
+
+namespace {
+
+std::string own_directory() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&own_directory), &info) && info.dli_fname) {
+    std::string p(info.dli_fname);
+    size_t slash = p.rfind('/');
+    if (slash != std::string::npos) return p.substr(0, slash);
+  }
+  return ".";
+}
+
+CudaStatus discover() {
+  CudaStatus s;
+  const char* dev = std::getenv("CFKIT_DEVICE");
+  s.library_path = own_directory() + "/libcfkit_cuda.so";
+  if (dev && std::string(dev) == "cpu") {
+    s.reason = "disabled by CFKIT_DEVICE=cpu";
+    return s;
+  }
+  void* lib = dlopen(s.library_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char* e = dlerror();
+    s.reason = std::string("GPU backend not loadable: ") + (e ? e : s.library_path);
+    return s;
+  }
+  auto abi = reinterpret_cast<int (*)()>(dlsym(lib, "cfkit_cuda_abi_version"));
+  auto probe = reinterpret_cast<int (*)(cfkit_cuda_probe_result*)>(dlsym(lib, "cfkit_cuda_probe"));
+  auto load_cublas = reinterpret_cast<int (*)(const char*, cfkit_cublas_status*)>(dlsym(lib, "cfkit_cublas_load"));
+  if (!abi || !probe || !load_cublas || abi() != CFKIT_CUDA_ABI) {
+    s.reason = "GPU backend " + s.library_path + " does not match this cfkit.node (rebuild both)";
+    return s;
+  }
+  s.library_loaded = true;
+  cfkit_cuda_probe_result r;
+  probe(&r);
+  s.driver_version = r.driver_version;
+  s.runtime_version = r.runtime_version;
+  for (int d = 0; d < r.device_count && d < 8; ++d)
+    s.devices.push_back({r.devices[d].name, double(r.devices[d].total_memory), r.devices[d].major, r.devices[d].minor,
+                         r.devices[d].multiprocessors});
+  if (r.device_count == 0) {
+    s.reason = std::string("no usable CUDA device: ") + r.error;
+    return s;
+  }
+  const char* cublas_path = std::getenv("CFKIT_CUBLAS_PATH");
+  cfkit_cublas_status cb;
+  load_cublas(cublas_path, &cb);
+  s.cublas_loaded = cb.loaded != 0;
+  s.cublas_version = cb.version;
+  s.cublas_path = cb.path;
+  s.cublas_error = cb.error;
+  if (!s.cublas_loaded) {
+    s.reason = std::string("cuBLAS not available: ") + cb.error +
+               " (install the CUDA toolkit's cuBLAS or set CFKIT_CUBLAS_PATH to libcublas.so or its folder)";
+    return s;
+  }
+  s.available = true;
+  return s;
+}
+
+}  // namespace
+
+const CudaStatus& cuda_status() {
+  static std::once_flag once;
+  static CudaStatus status;
+  std::call_once(once, [] { status = discover(); });
+  return status;
+}
+
+Napi::Object cuda_status_to_js(Napi::Env env, const CudaStatus& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("available", s.available);
+  o.Set("reason", s.reason);
+  o.Set("libraryPath", s.library_path);
+  o.Set("libraryLoaded", s.library_loaded);
+  o.Set("driverVersion", s.driver_version);
+  o.Set("runtimeVersion", s.runtime_version);
+  Napi::Array devs = Napi::Array::New(env, s.devices.size());
+  for (size_t i = 0; i < s.devices.size(); ++i) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("name", s.devices[i].name);
+    d.Set("memoryBytes", s.devices[i].memory_bytes);
+    d.Set("computeCapability", std::to_string(s.devices[i].major) + "." + std::to_string(s.devices[i].minor));
+    d.Set("multiprocessors", s.devices[i].multiprocessors);
+    devs.Set(static_cast<uint32_t>(i), d);
+  }
+  o.Set("devices", devs);
+  o.Set("cublasLoaded", s.cublas_loaded);
+  o.Set("cublasVersion", s.cublas_version);
+  o.Set("cublasPath", s.cublas_path);
+  if (!s.cublas_error.empty()) o.Set("cublasError", s.cublas_error);
+  return o;
+}
+
+}  // namespace cfkit_addon

@@ -1,0 +1,32 @@
+// Lazy, once-per-process discovery of the optional GPU backend (libcfkit_cuda.so next to the .node)
+// and of cuBLAS through it. Never throws: every failure becomes a reason string.
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+namespace cfkit_addon {
+
+struct CudaDevice {
+  std::string name;
+  double memory_bytes = 0;
+  int major = 0, minor = 0, multiprocessors = 0;
+};
+
+struct CudaStatus {
+  bool available = false;        // a device, a working cuBLAS and the backend library are all present
+  std::string reason;            // why not, when !available
+  std::string library_path;      // libcfkit_cuda.so that was (or would have been) loaded
+  bool library_loaded = false;
+  int driver_version = 0, runtime_version = 0;
+  std::vector<CudaDevice> devices;
+  bool cublas_loaded = false;
+  int cublas_version = 0;
+  std::string cublas_path, cublas_error;
+};
+
+const CudaStatus& cuda_status();
+Napi::Object cuda_status_to_js(Napi::Env env, const CudaStatus& s);
+
+}  // namespace cfkit_addon

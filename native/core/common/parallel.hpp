@@ -1,0 +1,69 @@
+// Minimal fork-join helpers. Work is split into fixed contiguous or strided parts that depend only on
+// the thread count, so results never depend on scheduling.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace cfkit {
+
+// Runs fn(tid) on `threads` threads (the caller's thread is tid 0) and rethrows the first exception.
+template <class Fn>
+void run_threads(int threads, Fn&& fn) {
+  if (threads <= 1) {
+    fn(0);
+    return;
+  }
+  std::exception_ptr first;
+  std::mutex m;
+  auto guarded = [&](int tid) {
+    try {
+      fn(tid);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m);
+      if (!first) first = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (int t = 1; t < threads; ++t) pool.emplace_back(guarded, t);
+  guarded(0);
+  for (auto& th : pool) th.join();
+  if (first) std::rethrow_exception(first);
+}
+
+// Splits [0, n) into `threads` contiguous ranges and calls fn(begin, end, tid).
+template <class Fn>
+void parallel_ranges(int64_t n, int threads, Fn&& fn) {
+  if (n <= 0) return;
+  if (threads > n) threads = static_cast<int>(n);
+  if (threads < 1) threads = 1;
+  run_threads(threads, [&](int tid) {
+    int64_t begin = n * tid / threads, end = n * (tid + 1) / threads;
+    fn(begin, end, tid);
+  });
+}
+
+// Hands out chunks of [0, n) from a shared counter: for loops whose per-item cost varies a lot. Only
+// use it where each item's result is independent of which thread computes it.
+template <class Fn>
+void parallel_chunks(int64_t n, int64_t chunk, int threads, Fn&& fn) {
+  if (n <= 0) return;
+  if (chunk < 1) chunk = 1;
+  int64_t chunks = (n + chunk - 1) / chunk;
+  if (threads > chunks) threads = static_cast<int>(chunks);
+  std::atomic<int64_t> next{0};
+  run_threads(threads, [&](int tid) {
+    for (;;) {
+      int64_t c = next.fetch_add(1);
+      if (c >= chunks) break;
+      int64_t begin = c * chunk, end = begin + chunk < n ? begin + chunk : n;
+      fn(begin, end, tid);
+    }
+  });
+}
+
+}  // namespace cfkit

@@ -1,0 +1,43 @@
+// What every trained model offers the shared recommend / evaluate machinery: batch scoring of users
+// given their input rows, and named float32 arrays for persistence.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sparse/csr.hpp"
+
+namespace cfkit {
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual std::string type() const = 0;
+  virtual int64_t num_items() const = 0;
+  // Scores rows [begin, end) of `inputs` into out, row-major (end - begin) x num_items. Implementations
+  // must be safe to call concurrently from several threads with disjoint outputs.
+  virtual void score(const Csr& inputs, int64_t begin, int64_t end, float* out) const = 0;
+  // Items most similar to `item` by the model's own item-item relation, as a dense score row.
+  virtual void item_similarity(int32_t item, float* out) const = 0;
+  // Bytes of native memory held, for external-memory accounting.
+  virtual int64_t memory_bytes() const = 0;
+};
+
+// Scores given explicitly by the caller (rows x items), so metrics can be computed for any model,
+// including ones trained outside cfkit. Row r of `inputs` corresponds to scores row r.
+class FixedScores : public Model {
+ public:
+  FixedScores(std::vector<float> scores, int64_t rows, int64_t items)
+      : scores_(std::move(scores)), rows_(rows), items_(items) {}
+  std::string type() const override { return "fixed"; }
+  int64_t num_items() const override { return items_; }
+  void score(const Csr& inputs, int64_t begin, int64_t end, float* out) const override;
+  void item_similarity(int32_t item, float* out) const override;
+  int64_t memory_bytes() const override { return static_cast<int64_t>(scores_.size() * sizeof(float)); }
+
+ private:
+  std::vector<float> scores_;
+  int64_t rows_, items_;
+};
+
+}  // namespace cfkit

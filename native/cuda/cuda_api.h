@@ -1,0 +1,47 @@
+/* The C ABI between cfkit.node and the optional libcfkit_cuda.so. The addon dlopens the library and
+ * resolves these names, so the .node itself never links against CUDA. Bump CFKIT_CUDA_ABI on any
+ * change to these declarations. */
+#ifndef CFKIT_CUDA_API_H
+#define CFKIT_CUDA_API_H
+#include <stddef.h>
+
+#define CFKIT_CUDA_ABI 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cfkit_cuda_device {
+  char name[256];
+  size_t total_memory;
+  int major, minor;
+  int multiprocessors;
+} cfkit_cuda_device;
+
+typedef struct cfkit_cuda_probe_result {
+  int device_count;      /* devices usable by the runtime; 0 when none or no driver */
+  int driver_version;    /* e.g. 13000; 0 when no driver */
+  int runtime_version;   /* version of the statically linked runtime */
+  int error_code;        /* cudaError_t of the failing call, 0 on success */
+  char error[256];       /* human-readable reason when device_count == 0 */
+  cfkit_cuda_device devices[8];
+} cfkit_cuda_probe_result;
+
+typedef struct cfkit_cublas_status {
+  int loaded;            /* 1 when the library and every needed symbol were found */
+  int version;           /* cublasGetVersion, when a device allowed a handle; 0 otherwise */
+  int self_test;         /* 1 passed, 0 not run (no device), -1 failed */
+  char path[512];        /* the file that was loaded */
+  char error[512];       /* why it was not loaded */
+} cfkit_cublas_status;
+
+int cfkit_cuda_abi_version(void);
+int cfkit_cuda_probe(cfkit_cuda_probe_result* out);
+/* Loads cuBLAS from explicit_path (a file or a directory; may be NULL), else libcublas.so.13, then
+ * .so.12. Safe to call repeatedly: the first successful load is kept. */
+int cfkit_cublas_load(const char* explicit_path, cfkit_cublas_status* out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
