@@ -1,0 +1,60 @@
+/** Options every long-running call accepts, and the one place they are turned into a native job. */
+import * as os from 'node:os';
+import { AbortError, fromNative, InputError } from './errors';
+import { native, NativeJobOptions, NativeProgress } from './native';
+
+export interface ProgressEvent {
+  /** Stage name, e.g. 'gram', 'factorize', 'invert', 'weights', 'evaluate'. */
+  stage: string;
+  /** Progress within the stage, 0..1. */
+  fraction: number;
+  /** Training loss for stages that have one. */
+  loss?: number;
+}
+
+export interface RunOptions {
+  /** Worker threads for native loops and BLAS. Default: the number of available CPUs. */
+  threads?: number;
+  /** Stops the work; the promise then rejects with AbortError. */
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export function resolveThreads(threads: number | undefined): number {
+  if (threads === undefined) return Math.max(1, os.availableParallelism());
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024)
+    throw new InputError(`threads must be an integer in [1, 1024], got ${String(threads)}`);
+  return threads;
+}
+
+/**
+ * Runs a native job with the caller's threads, progress callback and AbortSignal. A throwing progress
+ * callback never kills the job: its error is re-raised as a process warning.
+ */
+export async function runNative<T>(opts: RunOptions | undefined, start: (job: NativeJobOptions) => Promise<T>): Promise<T> {
+  const threads = resolveThreads(opts?.threads);
+  const signal = opts?.signal;
+  if (signal?.aborted) throw new AbortError('the operation was aborted before it started', { cause: signal.reason });
+  const flag = new (native().AbortFlag)();
+  const onAbort = () => flag.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const user = opts?.onProgress;
+  const onProgress = user
+    ? (p: NativeProgress) => {
+        try {
+          user(p.loss === undefined ? { stage: p.stage, fraction: p.fraction } : { ...p });
+        } catch (err) {
+          process.emitWarning(`cfkit: onProgress callback threw: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    : undefined;
+  try {
+    return await start({ threads, abort: flag, onProgress });
+  } catch (err) {
+    const e = fromNative(err);
+    if (e instanceof AbortError && signal?.aborted) throw new AbortError(e.message, { cause: signal.reason });
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,233 @@
+/** The interface every cfkit model offers, and the native-backed base class that implements it. */
+import { DisposedError, FormatError, InputError } from '../errors';
+import { ExternalId, IdMap } from '../data/idmap';
+import { Interactions } from '../data/interactions';
+import { runNative, RunOptions } from '../job';
+import { CsrArrays, native, NativeModelHandle, NativeTopK } from '../native';
+import { ModelFile, section, SectionData, writeModelFile } from '../io/container';
+import { version } from '../version';
+
+export interface RecommendOptions extends RunOptions {
+  /** How many items per row. Default 10. */
+  k?: number;
+  /** Never recommend a row's own input items. Default true. */
+  maskInput?: boolean;
+  /** Items never to recommend: one list for every row, or one list per row (external item ids). */
+  exclude?: readonly ExternalId[] | readonly (readonly ExternalId[])[];
+}
+
+/** Top-k results for a batch of rows. Rows with fewer than k candidates are padded with -1 / -Infinity. */
+export class Recommendations {
+  constructor(
+    readonly rows: number,
+    readonly k: number,
+    /** Item indices, rows x k, row-major. */
+    readonly indices: Int32Array,
+    readonly scores: Float32Array,
+    private readonly itemIds: IdMap,
+  ) {}
+
+  /** External item ids of row r, best first (padding removed). */
+  items(r: number): ExternalId[] {
+    const out: ExternalId[] = [];
+    for (let j = 0; j < this.k; j++) {
+      const i = this.indices[r * this.k + j];
+      if (i < 0) break;
+      out.push(this.itemIds.id(i));
+    }
+    return out;
+  }
+
+  /** Scores of row r, aligned with items(r). */
+  scoresOf(r: number): number[] {
+    return Array.from(this.scores.subarray(r * this.k, r * this.k + this.items(r).length));
+  }
+
+  toArray(): { items: ExternalId[]; scores: number[] }[] {
+    return Array.from({ length: this.rows }, (_, r) => ({ items: this.items(r), scores: this.scoresOf(r) }));
+  }
+}
+
+export interface Recommender {
+  readonly type: string;
+  readonly itemIds: IdMap;
+  readonly numItems: number;
+  readonly disposed: boolean;
+  /** @internal The addon handle; throws DisposedError after dispose(). */
+  nativeHandle(): NativeModelHandle;
+  recommend(inputs: Interactions, opts?: RecommendOptions): Promise<Recommendations>;
+  recommendUsers(users: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations>;
+  recommendItems(itemLists: readonly (readonly ExternalId[])[], opts?: RecommendOptions): Promise<Recommendations>;
+  similarItems(items: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations>;
+  save(file: string): Promise<void>;
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+function checkK(k: number | undefined, numItems: number): number {
+  const kk = k ?? 10;
+  if (!Number.isInteger(kk) || kk < 1) throw new InputError(`k must be a positive integer, got ${String(k)}`);
+  return Math.min(kk, numItems);
+}
+
+/** CSR rows of item indices from lists of external ids (unknown ids are an E_INPUT error). */
+export function rowsFromIds(lists: readonly (readonly ExternalId[])[], itemIds: IdMap, what: string): CsrArrays {
+  const indptr = new Int32Array(lists.length + 1);
+  const idx: number[] = [];
+  lists.forEach((list, r) => {
+    if (!Array.isArray(list)) throw new InputError(`${what} row ${r} must be an array of item ids`);
+    const set = new Set<number>();
+    for (const id of list) set.add(itemIds.require(id, 'item'));
+    idx.push(...Array.from(set).sort((a, b) => a - b));
+    indptr[r + 1] = idx.length;
+  });
+  return { rows: lists.length, cols: itemIds.size, indptr, indices: Int32Array.from(idx) };
+}
+
+/** Shared behaviour of models whose parameters live in the addon. */
+export abstract class NativeRecommender implements Recommender {
+  abstract readonly type: string;
+  readonly itemIds: IdMap;
+  /** Training rows by user, kept so known users can be served by id. */
+  readonly history?: Interactions;
+  private handle: NativeModelHandle | null;
+
+  protected constructor(handle: NativeModelHandle, itemIds: IdMap, history?: Interactions) {
+    if (handle.numItems() !== itemIds.size) throw new InputError('model and item id map disagree on the number of items');
+    this.handle = handle;
+    this.itemIds = itemIds;
+    this.history = history;
+  }
+
+  get numItems(): number {
+    return this.itemIds.size;
+  }
+
+  get disposed(): boolean {
+    return this.handle === null;
+  }
+
+  nativeHandle(): NativeModelHandle {
+    if (!this.handle || this.handle.disposed) throw new DisposedError(`this ${this.type} model`);
+    return this.handle;
+  }
+
+  /** Frees native memory now. Idempotent; later calls on the model throw DisposedError. */
+  dispose(): void {
+    this.handle?.dispose();
+    this.handle = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  private excludeRows(opts: RecommendOptions | undefined, rows: number): CsrArrays | undefined {
+    const ex = opts?.exclude;
+    if (ex === undefined) return undefined;
+    if (!Array.isArray(ex)) throw new InputError('exclude must be an array of item ids or an array of such arrays');
+    const perRow = ex.length > 0 && Array.isArray(ex[0]);
+    if (perRow && ex.length !== rows) throw new InputError(`exclude has ${ex.length} rows but there are ${rows} rows to recommend for`);
+    const lists = perRow ? (ex as readonly (readonly ExternalId[])[]) : Array.from({ length: rows }, () => ex as readonly ExternalId[]);
+    return rowsFromIds(lists, this.itemIds, 'exclude');
+  }
+
+  private wrap(t: NativeTopK): Recommendations {
+    return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds);
+  }
+
+  private async topk(inputs: CsrArrays, opts?: RecommendOptions): Promise<Recommendations> {
+    const handle = this.nativeHandle();
+    const k = checkK(opts?.k, this.numItems);
+    const exclude = this.excludeRows(opts, inputs.rows);
+    const maskInput = opts?.maskInput ?? true;
+    const t = await runNative(opts, (job) => native().recommend(handle, inputs, { k, maskInput, exclude }, job));
+    return this.wrap(t);
+  }
+
+  /** Fold-in: top-k for each row of `inputs` (new or known users), given their items. */
+  async recommend(inputs: Interactions, opts?: RecommendOptions): Promise<Recommendations> {
+    if (!(inputs instanceof Interactions)) throw new InputError('inputs must be Interactions');
+    const aligned = inputs.itemIds === this.itemIds ? inputs : inputs.alignItems(this.itemIds).data;
+    return this.topk(aligned.csr(), opts);
+  }
+
+  /** Top-k for users seen in training, by external user id, from their training history. */
+  async recommendUsers(users: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations> {
+    if (!this.history) throw new InputError('this model was saved without training history; use recommendItems() with each user\'s items');
+    const rows = users.map((u) => this.history!.userIds.require(u, 'user'));
+    return this.topk(this.history.selectUsers(rows).csr(), opts);
+  }
+
+  /** Top-k for new users, each given as a list of external item ids. */
+  async recommendItems(itemLists: readonly (readonly ExternalId[])[], opts?: RecommendOptions): Promise<Recommendations> {
+    if (!Array.isArray(itemLists)) throw new InputError('itemLists must be an array of arrays of item ids');
+    return this.topk(rowsFromIds(itemLists, this.itemIds, 'itemLists'), opts);
+  }
+
+  /** The k items most similar to each given item by the model's item-item relation. */
+  async similarItems(items: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations> {
+    const handle = this.nativeHandle();
+    const k = checkK(opts?.k, this.numItems - 1 || 1);
+    const idx = Int32Array.from(items, (id) => this.itemIds.require(id, 'item'));
+    const exclude = this.excludeRows(opts, idx.length);
+    const t = await runNative(opts, (job) => native().similarItems(handle, idx, { k, exclude }, job));
+    return this.wrap(t);
+  }
+
+  /** Dense scores (rows x items, row-major) for each row of `inputs`; for small batches. */
+  async score(inputs: Interactions, opts?: RunOptions): Promise<Float32Array> {
+    const handle = this.nativeHandle();
+    const aligned = inputs.itemIds === this.itemIds ? inputs : inputs.alignItems(this.itemIds).data;
+    return runNative(opts, (job) => native().score(handle, aligned.csr(), job));
+  }
+
+  /** Hyper-parameters recorded in the model file. */
+  protected abstract params(): Record<string, unknown>;
+  /** The model's own arrays, by section name. */
+  protected abstract modelSections(): [string, SectionData][];
+
+  /** Saves atomically in the cfkit model format (see io/container). */
+  async save(file: string): Promise<void> {
+    this.nativeHandle();
+    const sections: [string, SectionData | unknown][] = [...this.modelSections(), ['itemIds', this.itemIds.toArray()]];
+    if (this.history) {
+      sections.push(
+        ['history.indptr', this.history.indptr],
+        ['history.indices', this.history.indices],
+        ['history.values', this.history.values],
+        ['history.userIds', this.history.userIds.toArray()],
+      );
+    }
+    await writeModelFile(file, { type: this.type, cfkitVersion: version(), params: this.params(), meta: { savedAt: new Date().toISOString() } }, sections);
+  }
+}
+
+/** Item ids and optional training history back from a model file. */
+export function commonSections(file: ModelFile, path: string): { itemIds: IdMap; history?: Interactions } {
+  const ids = file.sections.get('itemIds');
+  if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string' || typeof x === 'number'))
+    throw new FormatError(`${path}: section 'itemIds' is missing or malformed`, { path });
+  let itemIds: IdMap;
+  try {
+    itemIds = IdMap.from(ids as ExternalId[]);
+  } catch (err) {
+    throw new FormatError(`${path}: ${(err as Error).message}`, { path });
+  }
+  if (!file.sections.has('history.indptr')) return { itemIds };
+  const userIds = file.sections.get('history.userIds');
+  if (!Array.isArray(userIds)) throw new FormatError(`${path}: section 'history.userIds' is malformed`, { path });
+  try {
+    const history = Interactions.fromCsr({
+      indptr: section(file, 'history.indptr', Int32Array, path),
+      indices: section(file, 'history.indices', Int32Array, path),
+      values: section(file, 'history.values', Float32Array, path),
+      userIds: IdMap.from(userIds as ExternalId[]),
+      itemIds,
+    });
+    return { itemIds, history };
+  } catch (err) {
+    if (err instanceof FormatError) throw err;
+    throw new FormatError(`${path}: training history is inconsistent: ${(err as Error).message}`, { path });
+  }
+}

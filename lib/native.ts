@@ -1,0 +1,175 @@
+/**
+ * The only module that touches the compiled addon. It finds and loads `cfkit.node`, turns load
+ * failures into one actionable error, and declares the addon's private, typed interface.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { NativeLoadError } from './errors';
+
+/** Compressed sparse rows as the addon takes them (values default to 1). */
+export interface CsrArrays {
+  rows: number;
+  cols: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  values?: Float32Array;
+}
+
+export interface NativeProgress {
+  stage: string;
+  fraction: number;
+  loss?: number;
+}
+
+export interface NativeAbortFlag {
+  abort(): void;
+  readonly aborted: boolean;
+}
+
+export interface NativeJobOptions {
+  threads: number;
+  abort?: NativeAbortFlag;
+  onProgress?: (p: NativeProgress) => void;
+}
+
+export interface NativeModelHandle {
+  type(): string;
+  numItems(): number;
+  memoryBytes(): number;
+  dispose(): void;
+  readonly disposed: boolean;
+  exportArray(name: string): Float32Array;
+}
+
+export interface NativeTopK {
+  rows: number;
+  k: number;
+  ids: Int32Array;
+  scores: Float32Array;
+}
+
+export interface NativeEvalResult {
+  perUser: Float64Array;
+  valid: Uint8Array;
+  coverage: Float64Array;
+}
+
+export interface NativeCpuInfo {
+  blas: string;
+  blasThreads: number;
+  suitesparse: string;
+  cholmod: string;
+  colamd: string;
+  hardwareThreads: number;
+  simd: string;
+  napiVersion: number;
+}
+
+export interface NativeCudaInfo {
+  available: boolean;
+  reason: string;
+  libraryPath: string;
+  libraryLoaded: boolean;
+  driverVersion: number;
+  runtimeVersion: number;
+  devices: { name: string; memoryBytes: number; computeCapability: string; multiprocessors: number }[];
+  cublasLoaded: boolean;
+  cublasVersion: number;
+  cublasPath: string;
+  cublasError?: string;
+}
+
+export interface NativeBinding {
+  AbortFlag: new () => NativeAbortFlag;
+  easeFit(x: CsrArrays, opts: { l2: number; float64: boolean }, job: NativeJobOptions): Promise<NativeModelHandle>;
+  easeFromWeights(nItems: number, weights: Float32Array): NativeModelHandle;
+  fixedScores(scores: Float32Array, rows: number, items: number): NativeModelHandle;
+  score(model: NativeModelHandle, inputs: CsrArrays, job: NativeJobOptions): Promise<Float32Array>;
+  recommend(
+    model: NativeModelHandle,
+    inputs: CsrArrays,
+    opts: { k: number; maskInput: boolean; exclude?: CsrArrays },
+    job: NativeJobOptions,
+  ): Promise<NativeTopK>;
+  similarItems(
+    model: NativeModelHandle,
+    items: Int32Array,
+    opts: { k: number; exclude?: CsrArrays },
+    job: NativeJobOptions,
+  ): Promise<NativeTopK>;
+  evaluate(
+    model: NativeModelHandle,
+    inputs: CsrArrays,
+    targets: CsrArrays,
+    opts: { kinds: Int32Array; ks: Int32Array; propensity?: Float32Array },
+    job: NativeJobOptions,
+  ): Promise<NativeEvalResult>;
+  backendInfo(): NativeCpuInfo;
+  cudaInfo(): NativeCudaInfo;
+}
+
+/** The package root: dist/native.js and lib/native.ts both sit one level below it. */
+export const packageRoot = path.resolve(__dirname, '..');
+
+let cached: NativeBinding | undefined;
+
+function libcDescription(): string {
+  if (process.platform !== 'linux') return 'n/a';
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'musl or unknown libc';
+}
+
+/** Fixes keyed on what the dynamic loader said. */
+function suggestions(message: string): string[] {
+  const fixes: string[] = [];
+  const missing = /(lib[\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(message)?.[1];
+  if (missing) {
+    if (/cholmod|colamd|amd|suitesparse|camd|ccolamd/.test(missing))
+      fixes.push(`${missing} is missing: install SuiteSparse, e.g. 'apt-get install libsuitesparse-dev' (Debian/Ubuntu)`);
+    else if (/openblas|blas|lapack|gfortran/.test(missing))
+      fixes.push(`${missing} is missing: install OpenBLAS, e.g. 'apt-get install libopenblas-dev'`);
+    else fixes.push(`${missing} is missing: install the package that provides it`);
+  }
+  const glibc = /GLIBC_(\d+\.\d+)' not found/.exec(message)?.[1];
+  if (glibc) fixes.push(`this build needs glibc >= ${glibc}; update the OS or build from source with 'npm run build'`);
+  if (/No native build was found/.test(message))
+    fixes.push(
+      "no prebuilt binary matches this platform: build from source with 'npm run build' " +
+        '(needs cmake, a C++17 compiler, libsuitesparse-dev and libopenblas-dev)',
+    );
+  if (/NODE_MODULE_VERSION|napi/i.test(message)) fixes.push('rebuild the addon for this Node.js: npm run build');
+  if (fixes.length === 0) fixes.push("rebuild the addon with 'npm run build' and run 'cfkit doctor'");
+  return fixes;
+}
+
+function locate(): string {
+  // node-gyp-build honours build/Release during development, then prebuilds/<platform>-<arch>.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const gypBuild = require('node-gyp-build') as { path(dir: string): string };
+  return gypBuild.path(packageRoot);
+}
+
+/** Loads the addon once per process (per worker thread), or throws NativeLoadError. */
+export function native(): NativeBinding {
+  if (cached) return cached;
+  let file = path.join(packageRoot, 'build', 'Release', 'cfkit.node') + ' or prebuilds/' + `${process.platform}-${process.arch}/`;
+  try {
+    file = locate();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require(file) as NativeBinding;
+    return cached;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const lines = [
+      'cfkit could not load its native addon.',
+      `  platform: ${process.platform}, arch: ${process.arch}, libc: ${libcDescription()}, ` +
+        `node: ${process.version}, Node-API: ${process.versions.napi}`,
+      `  file tried: ${file}${fs.existsSync(file) ? '' : ' (not found)'}`,
+      `  loader said: ${message.split('\n')[0]}`,
+      'Possible solutions:',
+      ...suggestions(message).map((s) => `  - ${s}`),
+    ];
+    throw new NativeLoadError(lines.join(os.EOL), { cause: err });
+  }
+}
