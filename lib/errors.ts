@@ -87,13 +87,16 @@ const byCode: Record<string, (m: string) => CfkitError> = {
 /** Turns an error thrown by the addon ("E_CODE: message", with a `code` property) into its class. */
 export function fromNative(err: unknown): Error {
   if (err instanceof CfkitError) return err;
-  if (err instanceof Error) {
+  // Duck-typed: errors from the addon may come from another realm (worker, vm, jest), where
+  // instanceof Error is false.
+  if (typeof err === 'object' && err !== null && typeof (err as Error).message === 'string') {
     const code = (err as { code?: unknown }).code;
-    const match = /^(E_[A-Z_]+): ([\s\S]*)$/.exec(err.message);
+    const text = (err as Error).message;
+    const match = /^(E_[A-Z_]+): ([\s\S]*)$/.exec(text);
     const c = typeof code === 'string' ? code : match?.[1];
-    const message = match ? match[2] : err.message;
+    const message = match ? match[2] : text;
     if (c && byCode[c]) return byCode[c](message);
-    return new CfkitError('E_INTERNAL', err.message, { cause: err });
+    return new CfkitError('E_INTERNAL', (err as Error).message, { cause: err });
   }
   return new CfkitError('E_INTERNAL', String(err));
 }

@@ -160,16 +160,21 @@ export function native(): NativeBinding {
     cached = require(file) as NativeBinding;
     return cached;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const lines = [
-      'cfkit could not load its native addon.',
-      `  platform: ${process.platform}, arch: ${process.arch}, libc: ${libcDescription()}, ` +
-        `node: ${process.version}, Node-API: ${process.versions.napi}`,
-      `  file tried: ${file}${fs.existsSync(file) ? '' : ' (not found)'}`,
-      `  loader said: ${message.split('\n')[0]}`,
-      'Possible solutions:',
-      ...suggestions(message).map((s) => `  - ${s}`),
-    ];
-    throw new NativeLoadError(lines.join(os.EOL), { cause: err });
+    throw loadError(err, file);
   }
+}
+
+/** @internal The error for a failed load: platform, arch, libc, the file tried, and fixes. */
+export function loadError(err: unknown, file: string): NativeLoadError {
+  const message = err instanceof Error ? err.message : String(err);
+  const lines = [
+    'cfkit could not load its native addon.',
+    `  platform: ${process.platform}, arch: ${process.arch}, libc: ${libcDescription()}, ` +
+      `node: ${process.version}, Node-API: ${process.versions.napi}`,
+    `  file tried: ${file}${fs.existsSync(file) ? '' : ' (not found)'}`,
+    `  loader said: ${message.split('\n')[0]}`,
+    'Possible solutions:',
+    ...suggestions(message).map((s) => `  - ${s}`),
+  ];
+  return new NativeLoadError(lines.join(os.EOL), { cause: err });
 }

@@ -415,7 +415,8 @@ function mapAxis(
 }
 
 function checkCsr(indptr: Int32Array, indices: Int32Array, values: Float32Array, rows: number, cols: number): void {
-  if (!(indptr instanceof Int32Array) || !(indices instanceof Int32Array) || !(values instanceof Float32Array))
+  const tag = (a: unknown) => Object.prototype.toString.call(a);
+  if (tag(indptr) !== '[object Int32Array]' || tag(indices) !== '[object Int32Array]' || tag(values) !== '[object Float32Array]')
     throw new InputError('CSR parts must be Int32Array indptr/indices and Float32Array values');
   if (indptr.length !== rows + 1 || indptr[0] !== 0) throw new InputError('indptr must have rows + 1 entries starting at 0');
   if (indptr[rows] !== indices.length || values.length !== indices.length) throw new InputError('indptr[rows] must equal the number of entries');

@@ -178,7 +178,7 @@ export async function evaluateScores(
   const rows = set.inputs.numUsers;
   const items = set.inputs.numItems;
   checkEvalSet(set, items);
-  if (!(scores instanceof Float32Array) || scores.length !== rows * items)
+  if (Object.prototype.toString.call(scores) !== '[object Float32Array]' || scores.length !== rows * items)
     throw new InputError(`scores must be a Float32Array of rows x items = ${rows * items} values`);
   const handle = native().fixedScores(scores, rows, items);
   try {

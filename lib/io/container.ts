@@ -46,12 +46,15 @@ export interface ModelFile {
 
 const ELEMENT: Record<DType, number> = { f32: 4, f64: 8, i32: 4, u8: 1, json: 1 };
 
+// By tag, not instanceof: arrays made by the addon or another realm (vm, jest) have other constructors.
 function dtypeOf(v: SectionData | unknown): DType {
-  if (v instanceof Float32Array) return 'f32';
-  if (v instanceof Float64Array) return 'f64';
-  if (v instanceof Int32Array) return 'i32';
-  if (v instanceof Uint8Array) return 'u8';
-  return 'json';
+  switch (Object.prototype.toString.call(v)) {
+    case '[object Float32Array]': return 'f32';
+    case '[object Float64Array]': return 'f64';
+    case '[object Int32Array]': return 'i32';
+    case '[object Uint8Array]': return 'u8';
+    default: return 'json';
+  }
 }
 
 function bytesOf(v: SectionData | unknown, dtype: DType): Uint8Array {

@@ -61,10 +61,16 @@ Napi::Value ease_from_weights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     int64_t n = int_arg(info[0], "nItems", 1, 46340);
-    std::vector<float> w = vector_from_typed<float>(info[1], "weights");
-    if (static_cast<int64_t>(w.size()) != n * n) fail(ErrorCode::Format, "EASE weights must hold nItems² values");
-    for (float v : w)
-      if (!std::isfinite(v)) fail(ErrorCode::Format, "EASE weights contain a non-finite value");
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      fail(ErrorCode::Input, "weights must be a Float32Array");
+    Napi::Float32Array src = info[1].As<Napi::Float32Array>();
+    if (static_cast<int64_t>(src.ElementLength()) != n * n) fail(ErrorCode::Format, "EASE weights must hold nItems² values");
+    const float* s = src.Data();
+    cfkit::Buffer<float> w(n * n);
+    for (int64_t k = 0; k < n * n; ++k) {
+      if (!std::isfinite(s[k])) fail(ErrorCode::Format, "EASE weights contain a non-finite value");
+      w[k] = s[k];
+    }
     return ModelHandle::wrap(env, std::make_shared<cfkit::EaseModel>(n, std::move(w)));
   });
 }

@@ -91,6 +91,11 @@ cfkit::Csr csr_from_js(const Napi::Value& v, const char* what) {
 }
 
 Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) { return copy_out<float, Napi::Float32Array>(env, v); }
+Napi::Float32Array to_js(Napi::Env env, const cfkit::Buffer<float>& v) {
+  Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
+  if (v.size()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(float));
+  return a;
+}
 Napi::Float64Array to_js(Napi::Env env, const std::vector<double>& v) { return copy_out<double, Napi::Float64Array>(env, v); }
 Napi::Int32Array to_js(Napi::Env env, const std::vector<int32_t>& v) { return copy_out<int32_t, Napi::Int32Array>(env, v); }
 Napi::Uint8Array to_js(Napi::Env env, const std::vector<uint8_t>& v) { return copy_out<uint8_t, Napi::Uint8Array>(env, v); }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/buffer.hpp"
 #include "sparse/csr.hpp"
 
 namespace cfkit_addon {
@@ -18,6 +19,7 @@ template <class T>
 std::vector<T> vector_from_typed(const Napi::Value& v, const char* what);
 
 Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v);
+Napi::Float32Array to_js(Napi::Env env, const cfkit::Buffer<float>& v);
 Napi::Float64Array to_js(Napi::Env env, const std::vector<double>& v);
 Napi::Int32Array to_js(Napi::Env env, const std::vector<int32_t>& v);
 Napi::Uint8Array to_js(Napi::Env env, const std::vector<uint8_t>& v);

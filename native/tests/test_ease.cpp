@@ -45,7 +45,7 @@ std::vector<double> naive_ease(const Csr& x, double l2) {
 TEST(gram_upper_matches_dense_product) {
   Csr x = cfkit_test::random_binary(40, 12, 5, 3);
   TrainContext ctx(3, nullptr, nullptr);
-  std::vector<double> g = gram_upper<double>(x, ctx);
+  Buffer<double> g = gram_upper<double>(x, ctx);
   for (int64_t i = 0; i < 12; ++i)
     for (int64_t j = i; j < 12; ++j) {
       double ref = 0;

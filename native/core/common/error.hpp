@@ -32,6 +32,11 @@ class Error : public std::runtime_error {
 
 [[noreturn]] inline void fail(ErrorCode code, const std::string& message) { throw Error(code, message); }
 
+// Callers that build a message with std::to_string must only do so off the hot path; the const char*
+// overload costs nothing when the check passes.
+inline void require(bool ok, const char* message) {
+  if (!ok) fail(ErrorCode::Input, message);
+}
 inline void require(bool ok, const std::string& message) {
   if (!ok) fail(ErrorCode::Input, message);
 }

@@ -26,45 +26,53 @@ struct BlasThreadsScope {
 };
 
 // P (symmetric, upper triangle valid in row-major) -> B = -P diag(1/diag P) with zero diagonal, in
-// place and in tiles so the mirrored writes stay cache-friendly.
+// place when p and b share storage. Tile pairs (ti < tj) are independent tasks: each reads only its
+// upper block (ti, tj) and writes the mirrored lower block (tj, ti) first, then its upper block.
 template <class T>
-void inverse_to_weights(T* p, int64_t n, std::vector<float>& b, TrainContext& ctx) {
-  std::vector<double> d(n);
-  for (int64_t i = 0; i < n; ++i) d[i] = static_cast<double>(p[i * n + i]);
-  for (int64_t i = 0; i < n; ++i)
-    if (!(d[i] > 0) || !std::isfinite(d[i]))
-      fail(ErrorCode::Numeric, "EASE: the inverse has a non-positive diagonal at item " + std::to_string(i) +
-                                   "; increase l2");
+void inverse_to_weights(T* p, int64_t n, Buffer<float>& b, TrainContext& ctx) {
+  std::vector<double> neg_inv_d(n);
+  for (int64_t i = 0; i < n; ++i) {
+    double d = static_cast<double>(p[i * n + i]);
+    if (!(d > 0) || !std::isfinite(d))
+      fail(ErrorCode::Numeric, "EASE: the inverse has a non-positive diagonal at item " + std::to_string(i) + "; increase l2");
+    neg_inv_d[i] = -1.0 / d;
+  }
+  const double* r = neg_inv_d.data();
+  float* out = b.data();
   const int64_t tile = 64;
   const int64_t tiles = (n + tile - 1) / tile;
-  // Each tile pair (ti <= tj) is owned by one task; it reads the upper block (ti, tj) and writes both
-  // (ti, tj) and the mirrored (tj, ti). When p and b share storage the read happens before the write.
   parallel_chunks(tiles, 1, ctx.threads(), [&](int64_t tb, int64_t te, int) {
-    std::vector<double> blk(tile * tile);
+    std::vector<double> diag_blk(tile * tile);
     for (int64_t ti = tb; ti < te; ++ti) {
-      for (int64_t tj = ti; tj < tiles; ++tj) {
-        int64_t i0 = ti * tile, i1 = std::min(n, i0 + tile), j0 = tj * tile, j1 = std::min(n, j0 + tile);
-        for (int64_t i = i0; i < i1; ++i)
-          for (int64_t j = j0; j < j1; ++j) {
-            // Inside a diagonal tile only j >= i is valid; mirror it for the lower half.
-            double v = j >= i ? static_cast<double>(p[i * n + j]) : static_cast<double>(p[j * n + i]);
-            blk[(i - i0) * tile + (j - j0)] = v;
-          }
-        for (int64_t i = i0; i < i1; ++i)
-          for (int64_t j = j0; j < j1; ++j) {
-            double v = blk[(i - i0) * tile + (j - j0)];
-            b[i * n + j] = i == j ? 0.f : static_cast<float>(-v / d[j]);
-            if (ti != tj) b[j * n + i] = static_cast<float>(-v / d[i]);
-          }
+      const int64_t i0 = ti * tile, i1 = std::min(n, i0 + tile);
+      // Diagonal tile: only j >= i is valid, so buffer it before overwriting.
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = i; j < i1; ++j) diag_blk[(i - i0) * tile + (j - i0)] = static_cast<double>(p[i * n + j]);
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = i0; j < i1; ++j) {
+          double v = j >= i ? diag_blk[(i - i0) * tile + (j - i0)] : diag_blk[(j - i0) * tile + (i - i0)];
+          out[i * n + j] = i == j ? 0.f : static_cast<float>(v * r[j]);
+        }
+      for (int64_t tj = ti + 1; tj < tiles; ++tj) {
+        const int64_t j0 = tj * tile, j1 = std::min(n, j0 + tile);
+        for (int64_t i = i0; i < i1; ++i) {
+          const T* src = p + i * n;
+          for (int64_t j = j0; j < j1; ++j) out[j * n + i] = static_cast<float>(static_cast<double>(src[j]) * r[i]);
+        }
+        for (int64_t i = i0; i < i1; ++i) {
+          const T* src = p + i * n;
+          float* dst = out + i * n;
+          for (int64_t j = j0; j < j1; ++j) dst[j] = static_cast<float>(static_cast<double>(src[j]) * r[j]);
+        }
       }
     }
   });
 }
 
 template <class T>
-std::vector<float> ease_weights(const Csr& x, const EaseOptions& opts, TrainContext& ctx) {
+Buffer<float> ease_weights(const Csr& x, const EaseOptions& opts, TrainContext& ctx) {
   const int64_t n = x.cols;
-  std::vector<T> g = gram_upper<T>(x, ctx);
+  Buffer<T> g = gram_upper<T>(x, ctx);
   ctx.check_abort();
   for (int64_t i = 0; i < n; ++i) g[i * n + i] += static_cast<T>(opts.l2);
   // Row-major upper triangle == column-major lower triangle, which is what LAPACK gets.
@@ -83,12 +91,12 @@ std::vector<float> ease_weights(const Csr& x, const EaseOptions& opts, TrainCont
   }
   ctx.check_abort();
   ctx.report("weights", 0);
-  std::vector<float> b;
+  Buffer<float> b;
   if constexpr (std::is_same<T, float>::value) {
     b = std::move(g);
     inverse_to_weights(b.data(), n, b, ctx);
   } else {
-    b.assign(n * n, 0.f);
+    b = Buffer<float>(n * n);
     inverse_to_weights(g.data(), n, b, ctx);
   }
   ctx.report("weights", 1);
@@ -98,27 +106,38 @@ std::vector<float> ease_weights(const Csr& x, const EaseOptions& opts, TrainCont
 }  // namespace
 
 template <class T>
-std::vector<T> gram_upper(const Csr& x, TrainContext& ctx) {
+Buffer<T> gram_upper(const Csr& x, TrainContext& ctx) {
   const int64_t n = x.cols;
-  Csr xt = transpose(x);  // item -> users
-  std::vector<T> g(n * n, T(0));
+  // Item -> the positions in x of its entries, in user order. Since entry (u, i) sits at a known
+  // position of u's sorted row, the items j >= i of that row start right there: no search needed.
+  std::vector<int64_t> col_ptr(n + 1, 0), col_pos(x.nnz());
+  for (int32_t c : x.indices) col_ptr[c + 1]++;
+  for (int64_t c = 0; c < n; ++c) col_ptr[c + 1] += col_ptr[c];
+  {
+    std::vector<int64_t> next(col_ptr.begin(), col_ptr.end() - 1);
+    for (int64_t p = 0; p < x.nnz(); ++p) col_pos[next[x.indices[p]]++] = p;
+  }
+  std::vector<int64_t> row_end(x.nnz());
+  for (int64_t u = 0; u < x.rows; ++u)
+    for (int64_t p = x.indptr[u]; p < x.indptr[u + 1]; ++p) row_end[p] = x.indptr[u + 1];
+  Buffer<T> g(n * n);
   std::atomic<int64_t> rows_done{0};
-  parallel_chunks(n, 32, ctx.threads(), [&](int64_t b, int64_t e, int tid) {
+  const int32_t* idx = x.indices.data();
+  const float* val = x.values.data();
+  parallel_chunks(n, 16, ctx.threads(), [&](int64_t b, int64_t e, int tid) {
     std::vector<double> acc(n, 0.0);
+    double* a = acc.data();
     for (int64_t i = b; i < e; ++i) {
-      for (int64_t p = xt.indptr[i]; p < xt.indptr[i + 1]; ++p) {
-        const int64_t u = xt.indices[p];
-        const double xui = xt.values[p];
-        const int32_t* begin = &x.indices[x.indptr[u]];
-        const int32_t* end = begin + x.row_size(u);
-        const int32_t* start = std::lower_bound(begin, end, static_cast<int32_t>(i));
-        const float* vals = &x.values[x.indptr[u]];
-        for (const int32_t* q = start; q < end; ++q) acc[*q] += xui * vals[q - begin];
+      for (int64_t c = col_ptr[i]; c < col_ptr[i + 1]; ++c) {
+        const int64_t p0 = col_pos[c], p1 = row_end[p0];
+        const double xui = val[p0];
+        for (int64_t q = p0; q < p1; ++q) a[idx[q]] += xui * val[q];
       }
       T* row = &g[i * n];
+      std::fill(row, row + i, T(0));
       for (int64_t j = i; j < n; ++j) {
-        row[j] = static_cast<T>(acc[j]);
-        acc[j] = 0.0;
+        row[j] = static_cast<T>(a[j]);
+        a[j] = 0.0;
       }
     }
     int64_t d = rows_done += e - b;
@@ -131,10 +150,10 @@ std::vector<T> gram_upper(const Csr& x, TrainContext& ctx) {
   return g;
 }
 
-template std::vector<float> gram_upper<float>(const Csr&, TrainContext&);
-template std::vector<double> gram_upper<double>(const Csr&, TrainContext&);
+template Buffer<float> gram_upper<float>(const Csr&, TrainContext&);
+template Buffer<double> gram_upper<double>(const Csr&, TrainContext&);
 
-EaseModel::EaseModel(int64_t n_items, std::vector<float> weights) : n_(n_items), b_(std::move(weights)) {
+EaseModel::EaseModel(int64_t n_items, Buffer<float> weights) : n_(n_items), b_(std::move(weights)) {
   require(static_cast<int64_t>(b_.size()) == n_ * n_, "EASE weights must be n_items x n_items");
 }
 
@@ -148,7 +167,8 @@ void EaseModel::score(const Csr& inputs, int64_t begin, int64_t end, float* out)
 }
 
 void EaseModel::item_similarity(int32_t item, float* out) const {
-  std::copy(b_.begin() + static_cast<int64_t>(item) * n_, b_.begin() + static_cast<int64_t>(item + 1) * n_, out);
+  const float* row = b_.data() + static_cast<int64_t>(item) * n_;
+  std::copy(row, row + n_, out);
 }
 
 EaseModel fit_ease(const Csr& x, const EaseOptions& opts, TrainContext& ctx) {
@@ -158,7 +178,7 @@ EaseModel fit_ease(const Csr& x, const EaseOptions& opts, TrainContext& ctx) {
   const int64_t n = x.cols;
   require(n <= 46340, "EASE: " + std::to_string(n) + " items exceed the dense limit of 46,340 (use SANSA)");
   ctx.report("gram", 0);
-  std::vector<float> b = opts.float64 ? ease_weights<double>(x, opts, ctx) : ease_weights<float>(x, opts, ctx);
+  Buffer<float> b = opts.float64 ? ease_weights<double>(x, opts, ctx) : ease_weights<float>(x, opts, ctx);
   return EaseModel(n, std::move(b));
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/buffer.hpp"
 #include "common/context.hpp"
 #include "model/model.hpp"
 
@@ -15,24 +16,25 @@ struct EaseOptions {
 
 class EaseModel : public Model {
  public:
-  EaseModel(int64_t n_items, std::vector<float> weights);
+  EaseModel(int64_t n_items, Buffer<float> weights);
   std::string type() const override { return "ease"; }
   int64_t num_items() const override { return n_; }
   void score(const Csr& inputs, int64_t begin, int64_t end, float* out) const override;
   void item_similarity(int32_t item, float* out) const override;
   int64_t memory_bytes() const override { return static_cast<int64_t>(b_.size() * sizeof(float)); }
   // Row-major n x n; row i holds the weights from input item i to every output item.
-  const std::vector<float>& weights() const { return b_; }
+  const Buffer<float>& weights() const { return b_; }
 
  private:
   int64_t n_;
-  std::vector<float> b_;
+  Buffer<float> b_;
 };
 
-// Upper triangle (j >= i) of XᵀX, accumulated in double per row and stored row-major as T.
-// Rows are independent, so the result does not depend on the thread count.
+// XᵀX accumulated in double per row and stored row-major as T: the upper triangle (j >= i) holds
+// the products, the strict lower triangle zeros. Rows are independent, so the result does not
+// depend on the thread count.
 template <class T>
-std::vector<T> gram_upper(const Csr& x, TrainContext& ctx);
+Buffer<T> gram_upper(const Csr& x, TrainContext& ctx);
 
 EaseModel fit_ease(const Csr& x, const EaseOptions& opts, TrainContext& ctx);
 

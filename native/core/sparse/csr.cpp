@@ -8,22 +8,23 @@
 namespace cfkit {
 
 void Csr::validate(const char* what) const {
-  std::string w(what);
-  require(rows >= 0 && cols >= 0, w + ": negative shape");
-  require(cols <= INT32_MAX, w + ": too many columns for int32 indices");
-  require(static_cast<int64_t>(indptr.size()) == rows + 1, w + ": indptr must have rows + 1 entries");
-  require(indptr[0] == 0, w + ": indptr[0] must be 0");
+  // Messages are built only on failure: this runs over every entry of every matrix from JS.
+  auto bad = [what](const std::string& why) { fail(ErrorCode::Input, std::string(what) + ": " + why); };
+  if (rows < 0 || cols < 0) bad("negative shape");
+  if (cols > INT32_MAX) bad("too many columns for int32 indices");
+  if (static_cast<int64_t>(indptr.size()) != rows + 1) bad("indptr must have rows + 1 entries");
+  if (indptr[0] != 0) bad("indptr[0] must be 0");
   int64_t nz = indptr.back();
-  require(static_cast<int64_t>(indices.size()) == nz && static_cast<int64_t>(values.size()) == nz,
-          w + ": indices/values length must equal indptr[rows]");
+  if (static_cast<int64_t>(indices.size()) != nz || static_cast<int64_t>(values.size()) != nz)
+    bad("indices/values length must equal indptr[rows]");
   for (int64_t r = 0; r < rows; ++r) {
     int64_t b = indptr[r], e = indptr[r + 1];
-    require(b <= e, w + ": indptr is not monotone at row " + std::to_string(r));
+    if (b > e || e > nz) bad("indptr is not monotone at row " + std::to_string(r));
     for (int64_t p = b; p < e; ++p) {
       int32_t c = indices[p];
-      require(c >= 0 && c < cols, w + ": column index " + std::to_string(c) + " out of range at row " + std::to_string(r));
-      require(p == b || indices[p - 1] < c, w + ": column indices must be sorted and unique in row " + std::to_string(r));
-      require(std::isfinite(values[p]), w + ": non-finite value at row " + std::to_string(r));
+      if (c < 0 || c >= cols) bad("column index " + std::to_string(c) + " out of range at row " + std::to_string(r));
+      if (p > b && indices[p - 1] >= c) bad("column indices must be sorted and unique in row " + std::to_string(r));
+      if (!std::isfinite(values[p])) bad("non-finite value at row " + std::to_string(r));
     }
   }
 }

@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { backendInfo, DeviceError, NativeLoadError, resolveDevice } from '../../lib';
+import { loadError } from '../../lib/native';
+
+describe('backend and loader', () => {
+  test('backendInfo reports BLAS, SuiteSparse, threads and CUDA (found or why not)', () => {
+    const info = backendInfo();
+    expect(info.cpu.blas).toMatch(/OpenBLAS|BLAS/);
+    expect(info.suitesparse.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(info.suitesparse.cholmod).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(info.cpu.threads).toBeGreaterThanOrEqual(1);
+    expect(info.napiVersion).toBe(8);
+    if (info.device === 'cpu') expect(info.reason).toBeTruthy();
+    else expect(info.cuda.cublasLoaded).toBe(true);
+  });
+
+  test("device selection: 'cpu' never probes, 'auto' falls back, 'cuda' explains", () => {
+    expect(resolveDevice('cpu')).toBe('cpu');
+    const info = backendInfo();
+    expect(resolveDevice('auto')).toBe(info.device);
+    if (info.device === 'cpu') expect(() => resolveDevice('cuda')).toThrow(DeviceError);
+    expect(() => resolveDevice('tpu' as never)).toThrow(DeviceError);
+  });
+
+  test('CFKIT_DEVICE=cpu disables probing', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const out = execFileSync(process.execPath, ['-e', "console.log(JSON.stringify(require('./dist').backendInfo().cuda))"], {
+      cwd: root,
+      env: { ...process.env, CFKIT_DEVICE: 'cpu' },
+    }).toString();
+    const cuda = JSON.parse(out);
+    expect(cuda.available).toBe(false);
+    expect(cuda.reason).toMatch(/CFKIT_DEVICE=cpu/);
+    expect(cuda.libraryLoaded).toBe(false);
+  });
+
+  test('load errors name the platform, libc, the file and the fix', () => {
+    const e = loadError(new Error('libcholmod.so.3: cannot open shared object file: No such file or directory'), '/x/cfkit.node');
+    expect(e).toBeInstanceOf(NativeLoadError);
+    expect(e.message).toContain(`platform: ${process.platform}, arch: ${process.arch}`);
+    expect(e.message).toMatch(/libc: (glibc [\d.]+|musl)/);
+    expect(e.message).toContain('/x/cfkit.node (not found)');
+    expect(e.message).toContain('apt-get install libsuitesparse-dev');
+    expect(loadError(new Error("/lib/libc.so.6: version `GLIBC_2.38' not found"), 'f').message).toMatch(/glibc >= 2.38/);
+    expect(loadError(new Error('No native build was found for platform=linux'), 'f').message).toMatch(/npm run build/);
+    expect(loadError(new Error('libopenblas.so.0: cannot open shared object file'), 'f').message).toMatch(/libopenblas-dev/);
+  });
+
+  test('the addon loads in a worker thread and the worker exits cleanly', async () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const c = require(${JSON.stringify(path.join(root, 'dist'))});
+      const d = c.syntheticInteractions({ users: 100, items: 30, seed: 1 });
+      c.EASE.fit(d, { l2: 5 }).then(async (m) => {
+        const r = await m.recommendUsers([0], { k: 3 });
+        m.dispose();
+        parentPort.postMessage(r.items(0).length);
+      });`;
+    const w = new Worker(code, { eval: true });
+    const msg = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(msg).toBe(3);
+    const exitCode = await new Promise((resolve) => w.once('exit', resolve));
+    expect(exitCode).toBe(0);
+  });
+});

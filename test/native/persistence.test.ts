@@ -1,0 +1,89 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EASE, FormatError, IOError, load, syntheticInteractions } from '../../lib';
+import { writeModelFile } from '../../lib/io/container';
+import { tmpDir } from '../helpers/data';
+
+const data = syntheticInteractions({ users: 200, items: 40, meanInteractions: 8, clusters: 3, seed: 21 });
+
+describe('save / load', () => {
+  let file: string;
+  let dir: string;
+  beforeAll(async () => {
+    dir = tmpDir();
+    file = path.join(dir, 'model.cfk');
+    const m = await EASE.fit(data, { l2: 10 });
+    await m.save(file);
+    m.dispose();
+  });
+
+  test('round trip gives identical weights and recommendations, and keeps history and ids', async () => {
+    const m = await EASE.fit(data, { l2: 10 });
+    const again = await load(file);
+    expect(again.type).toBe('ease');
+    expect(again).toBeInstanceOf(EASE);
+    expect(Array.from((again as EASE).weights())).toEqual(Array.from(m.weights()));
+    expect((again as EASE).l2).toBe(10);
+    const a = await m.recommendUsers([3, 4], { k: 7 });
+    const b = await again.recommendUsers([3, 4], { k: 7 });
+    expect(b.toArray()).toEqual(a.toArray());
+    again.dispose();
+    m.dispose();
+  });
+
+  test('no temporary files are left behind and an existing file is replaced whole', async () => {
+    const m = await EASE.fit(data, { l2: 30 });
+    await m.save(file);
+    m.dispose();
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(((await load(file)) as EASE).l2).toBe(30);
+  });
+
+  test('a failed write leaves the old file untouched', async () => {
+    const before = fs.readFileSync(file);
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(writeModelFile(file, { type: 'ease', cfkitVersion: 'x', params: {}, meta: {} }, [['bad', circular]])).rejects.toThrow();
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('every truncation is E_FORMAT, never a crash', async () => {
+    const bytes = fs.readFileSync(file);
+    const cut = path.join(dir, 'cut.cfk');
+    const offsets = new Set<number>([0, 1, 7, 8, 12, 19, 20, 21, 64, bytes.length - 9, bytes.length - 8, bytes.length - 1]);
+    for (let k = 1; k < 40; k++) offsets.add(Math.floor((k / 40) * bytes.length));
+    for (const off of offsets) {
+      fs.writeFileSync(cut, bytes.subarray(0, off));
+      const err = await load(cut).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(FormatError);
+    }
+  });
+
+  test('flipped bytes anywhere are detected by the checksums', async () => {
+    const bytes = fs.readFileSync(file);
+    const bad = path.join(dir, 'flip.cfk');
+    for (let k = 0; k < 30; k++) {
+      const copy = Buffer.from(bytes);
+      const pos = Math.floor(((k + 0.5) / 30) * (copy.length - 8));
+      copy[pos] ^= 0x5a;
+      fs.writeFileSync(bad, copy);
+      const err = await load(bad).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      // A flip inside alignment padding changes nothing that is read; everything else must fail.
+      if (err !== null) expect(err).toBeInstanceOf(FormatError);
+    }
+  });
+
+  test('not a model file, or a missing one', async () => {
+    const junk = path.join(dir, 'junk.cfk');
+    fs.writeFileSync(junk, 'hello world, this is not a model file at all');
+    await expect(load(junk)).rejects.toBeInstanceOf(FormatError);
+    await expect(load(path.join(dir, 'missing.cfk'))).rejects.toBeInstanceOf(IOError);
+  });
+});
