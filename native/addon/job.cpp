@@ -1,5 +1,7 @@
 #include "job.hpp"
 
+#include <deque>
+#include <mutex>
 #include <new>
 #include <string>
 
@@ -10,21 +12,45 @@ namespace cfkit_addon {
 
 namespace {
 
-struct ProgressEvent {
-  cfkit::Progress p;
+// Progress events queue here; the thread-safe function only says "drain". OnOK/OnError drain what
+// is left before settling the promise, so every event reaches JS before the await resumes.
+struct ProgressQueue {
+  std::mutex m;
+  std::deque<cfkit::Progress> events;
+
+  void push(const cfkit::Progress& p) {
+    std::lock_guard<std::mutex> lock(m);
+    events.push_back(p);
+  }
+
+  void drain(Napi::Env env, Napi::Function cb) {
+    for (;;) {
+      cfkit::Progress p;
+      {
+        std::lock_guard<std::mutex> lock(m);
+        if (events.empty()) return;
+        p = events.front();
+        events.pop_front();
+      }
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("stage", p.stage);
+      o.Set("fraction", p.fraction);
+      if (p.has_loss) o.Set("loss", p.loss);
+      cb.Call({o});
+    }
+  }
 };
 
-void deliver_progress(Napi::Env env, Napi::Function cb, void*, ProgressEvent* ev) {
-  std::unique_ptr<ProgressEvent> owned(ev);
-  if (env == nullptr || cb.IsEmpty()) return;
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("stage", ev->p.stage);
-  o.Set("fraction", ev->p.fraction);
-  if (ev->p.has_loss) o.Set("loss", ev->p.loss);
-  cb.Call({o});
+struct QueueHolder {
+  std::shared_ptr<ProgressQueue> queue;
+};
+
+void drain_on_js_thread(Napi::Env env, Napi::Function cb, QueueHolder* holder, void*) {
+  if (env == nullptr || cb.IsEmpty() || !holder) return;
+  holder->queue->drain(env, cb);
 }
 
-using ProgressTsfn = Napi::TypedThreadSafeFunction<void, ProgressEvent, deliver_progress>;
+using ProgressTsfn = Napi::TypedThreadSafeFunction<QueueHolder, void, drain_on_js_thread>;
 
 class Job : public Napi::AsyncWorker {
  public:
@@ -33,9 +59,15 @@ class Job : public Napi::AsyncWorker {
         result_(std::move(result)) {
     cfkit::TrainContext::Callback cb;
     if (!opts.on_progress.IsEmpty()) {
-      tsfn_ = ProgressTsfn::New(env, opts.on_progress, "cfkit-progress", 0, 1);
+      queue_ = std::make_shared<ProgressQueue>();
+      callback_ = Napi::Persistent(opts.on_progress);
+      tsfn_ = ProgressTsfn::New(env, opts.on_progress, "cfkit-progress", 0, 1, new QueueHolder{queue_},
+                                [](Napi::Env, void*, QueueHolder* h) { delete h; });
       has_tsfn_ = true;
-      cb = [this](const cfkit::Progress& p) { tsfn_.NonBlockingCall(new ProgressEvent{p}); };
+      cb = [this](const cfkit::Progress& p) {
+        queue_->push(p);
+        tsfn_.NonBlockingCall();
+      };
     }
     ctx_ = cfkit::TrainContext(opts.threads, opts.abort, std::move(cb));
   }
@@ -58,7 +90,7 @@ class Job : public Napi::AsyncWorker {
   }
 
   void OnOK() override {
-    release();
+    finish_progress();
     Napi::Env env = Env();
     try {
       deferred_.Resolve(result_(env));
@@ -70,22 +102,28 @@ class Job : public Napi::AsyncWorker {
   }
 
   void OnError(const Napi::Error& e) override {
-    release();
+    finish_progress();
     deferred_.Reject(coded_error(Env(), code_, e.Message()).Value());
   }
 
  private:
-  void release() {
-    if (has_tsfn_) {
-      tsfn_.Release();
-      has_tsfn_ = false;
+  void finish_progress() {
+    if (!has_tsfn_) return;
+    try {
+      queue_->drain(Env(), callback_.Value());
+    } catch (const Napi::Error&) {
+      // The TS layer guards user callbacks; a throw here must not leave the promise unsettled.
     }
+    tsfn_.Release();
+    has_tsfn_ = false;
   }
 
   Napi::Promise::Deferred deferred_;
   JobWork work_;
   JobResult result_;
   cfkit::TrainContext ctx_;
+  std::shared_ptr<ProgressQueue> queue_;
+  Napi::FunctionReference callback_;
   ProgressTsfn tsfn_;
   bool has_tsfn_ = false;
   std::string code_ = "E_INTERNAL";
