@@ -14,6 +14,8 @@ export { evaluate, evaluateScores, itemPropensity, parseMetric, ratingErrors } f
 export type { EvaluateOptions, EvaluationReport } from './eval/metrics';
 export { EASE } from './models/ease';
 export type { EASEOptions } from './models/ease';
+export { SANSA } from './models/sansa';
+export type { SANSAOptions, SANSAStats, SANSAWeights, UMROptions, ICFOptions } from './models/sansa';
 export { Recommendations } from './models/recommender';
 export type { Recommender, RecommendOptions } from './models/recommender';
 export { load } from './models/load';

@@ -39,7 +39,35 @@ export interface NativeModelHandle {
   memoryBytes(): number;
   dispose(): void;
   readonly disposed: boolean;
-  exportArray(name: string): Float32Array;
+  /** A copy of a named model array (EASE 'weights'; SANSA 'encoder.indptr', 'decoder.values', …). */
+  exportArray(name: string): Float32Array | Int32Array;
+}
+
+export interface NativeSansaStats {
+  seconds: { ordering: number; factorize: number; sparsify: number; inverse: number; weights: number };
+  items: number;
+  nnzFactorFull: number;
+  nnzL: number;
+  nnzInverse: number;
+  nnzWeights: number;
+  icfRestarts: number;
+  icfShift: number;
+  umrLoss: Float64Array;
+}
+
+export interface NativeSansaOptions {
+  l2: number;
+  density: number;
+  factorizer: 'cholmod' | 'icf';
+  ordering: 'colamd' | 'amd' | 'natural';
+  inverse: 'umr' | 'exact';
+  scans: number;
+  finetune: number;
+  logNormThreshold: number;
+  lossThreshold: number;
+  shiftStep: number;
+  shiftMultiplier: number;
+  maxRestarts: number;
 }
 
 export interface NativeTopK {
@@ -84,6 +112,8 @@ export interface NativeBinding {
   AbortFlag: new () => NativeAbortFlag;
   easeFit(x: CsrArrays, opts: { l2: number; float64: boolean }, job: NativeJobOptions): Promise<NativeModelHandle>;
   easeFromWeights(nItems: number, weights: Float32Array): NativeModelHandle;
+  sansaFit(x: CsrArrays, opts: NativeSansaOptions, job: NativeJobOptions): Promise<{ model: NativeModelHandle; stats: NativeSansaStats }>;
+  sansaFromWeights(encoder: CsrArrays, decoder: CsrArrays): NativeModelHandle;
   fixedScores(scores: Float32Array, rows: number, items: number): NativeModelHandle;
   score(model: NativeModelHandle, inputs: CsrArrays, job: NativeJobOptions): Promise<Float32Array>;
   recommend(

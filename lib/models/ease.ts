@@ -47,7 +47,7 @@ export class EASE extends NativeRecommender {
 
   /** A copy of B, row-major items x items: row i holds the weights from input item i. */
   weights(): Float32Array {
-    return this.nativeHandle().exportArray('weights');
+    return this.nativeHandle().exportArray('weights') as Float32Array;
   }
 
   protected params(): Record<string, unknown> {

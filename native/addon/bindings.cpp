@@ -20,6 +20,7 @@
 #include "job.hpp"
 #include "model/recommend.hpp"
 #include "model_handle.hpp"
+#include "sansa/sansa.hpp"
 
 namespace cfkit_addon {
 
@@ -72,6 +73,83 @@ Napi::Value ease_from_weights(const Napi::CallbackInfo& info) {
       w[k] = s[k];
     }
     return ModelHandle::wrap(env, std::make_shared<cfkit::EaseModel>(n, std::move(w)));
+  });
+}
+
+cfkit::SansaOptions sansa_options(const Napi::Object& o) {
+  cfkit::SansaOptions s;
+  s.l2 = number_field(o, "l2", s.l2);
+  s.density = number_field(o, "density", s.density);
+  auto str = [&](const char* k, const char* fallback) {
+    Napi::Value v = o.Get(k);
+    return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(fallback);
+  };
+  std::string fz = str("factorizer", "icf"), ord = str("ordering", "colamd"), inv = str("inverse", "umr");
+  if (fz != "cholmod" && fz != "icf") fail(ErrorCode::Input, "factorizer must be 'cholmod' or 'icf'");
+  if (ord != "colamd" && ord != "amd" && ord != "natural") fail(ErrorCode::Input, "ordering must be 'colamd', 'amd' or 'natural'");
+  if (inv != "umr" && inv != "exact") fail(ErrorCode::Input, "inverse must be 'umr' or 'exact'");
+  s.factorizer = fz == "cholmod" ? cfkit::Factorizer::Cholmod : cfkit::Factorizer::Icf;
+  s.ordering = ord == "amd" ? cfkit::Ordering::Amd : ord == "natural" ? cfkit::Ordering::Natural : cfkit::Ordering::Colamd;
+  s.inverter = inv == "exact" ? cfkit::Inverter::Exact : cfkit::Inverter::Umr;
+  s.umr.scans = static_cast<int>(number_field(o, "scans", s.umr.scans));
+  s.umr.finetune = static_cast<int>(number_field(o, "finetune", s.umr.finetune));
+  s.umr.log_norm_threshold = number_field(o, "logNormThreshold", s.umr.log_norm_threshold);
+  s.umr.loss_threshold = number_field(o, "lossThreshold", s.umr.loss_threshold);
+  s.icf.shift_step = number_field(o, "shiftStep", s.icf.shift_step);
+  s.icf.shift_multiplier = number_field(o, "shiftMultiplier", s.icf.shift_multiplier);
+  s.icf.max_restarts = static_cast<int>(number_field(o, "maxRestarts", s.icf.max_restarts));
+  return s;
+}
+
+Napi::Object sansa_stats_to_js(Napi::Env env, const cfkit::SansaStats& st) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Object sec = Napi::Object::New(env);
+  sec.Set("ordering", st.seconds_ordering);
+  sec.Set("factorize", st.seconds_factorize);
+  sec.Set("sparsify", st.seconds_sparsify);
+  sec.Set("inverse", st.seconds_inverse);
+  sec.Set("weights", st.seconds_weights);
+  o.Set("seconds", sec);
+  o.Set("items", double(st.n_items));
+  o.Set("nnzFactorFull", double(st.nnz_factor_full));
+  o.Set("nnzL", double(st.nnz_l));
+  o.Set("nnzInverse", double(st.nnz_inverse));
+  o.Set("nnzWeights", double(st.nnz_weights));
+  o.Set("icfRestarts", st.icf_restarts);
+  o.Set("icfShift", st.icf_shift);
+  o.Set("umrLoss", to_js(env, st.umr_loss));
+  return o;
+}
+
+// sansaFit(x: Csr, options, jobOptions) -> Promise<{model: ModelHandle, stats}>
+Napi::Value sansa_fit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto x = std::make_shared<cfkit::Csr>(csr_from_js(info[0], "training matrix"));
+    cfkit::SansaOptions opts = sansa_options(info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env));
+    auto model = std::make_shared<std::shared_ptr<cfkit::Model>>();
+    auto stats = std::make_shared<cfkit::SansaStats>();
+    return start_job(
+        env, "cfkit.sansaFit", job_options(info[2]),
+        [x, opts, model, stats](cfkit::TrainContext& ctx) {
+          *model = std::make_shared<cfkit::SansaModel>(cfkit::fit_sansa(*x, opts, ctx, stats.get()));
+        },
+        [model, stats](Napi::Env e) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(e);
+          r.Set("model", ModelHandle::wrap(e, *model));
+          r.Set("stats", sansa_stats_to_js(e, *stats));
+          return r;
+        });
+  });
+}
+
+// sansaFromWeights(encoder: Csr, decoder: Csr) -> ModelHandle
+Napi::Value sansa_from_weights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    cfkit::Csr enc = csr_from_js(info[0], "encoder"), dec = csr_from_js(info[1], "decoder");
+    if (enc.cols != dec.rows || enc.rows != dec.cols) fail(ErrorCode::Format, "SANSA encoder and decoder shapes disagree");
+    return ModelHandle::wrap(env, std::make_shared<cfkit::SansaModel>(std::move(enc), std::move(dec)));
   });
 }
 
@@ -213,6 +291,8 @@ Napi::Value cuda_info(const Napi::CallbackInfo& info) {
 void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("easeFit", Napi::Function::New(env, ease_fit, "easeFit"));
   exports.Set("easeFromWeights", Napi::Function::New(env, ease_from_weights, "easeFromWeights"));
+  exports.Set("sansaFit", Napi::Function::New(env, sansa_fit, "sansaFit"));
+  exports.Set("sansaFromWeights", Napi::Function::New(env, sansa_from_weights, "sansaFromWeights"));
   exports.Set("fixedScores", Napi::Function::New(env, fixed_scores, "fixedScores"));
   exports.Set("score", Napi::Function::New(env, score, "score"));
   exports.Set("recommend", Napi::Function::New(env, recommend, "recommend"));

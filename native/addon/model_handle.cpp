@@ -3,7 +3,9 @@
 #include "addon_data.hpp"
 #include "common/error.hpp"
 #include "convert.hpp"
+#include "guard.hpp"
 #include "ease/ease.hpp"
+#include "sansa/sansa.hpp"
 
 namespace cfkit_addon {
 
@@ -93,12 +95,27 @@ Napi::Value ModelHandle::dispose(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelHandle::export_array(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
   if (!model_) fail(ErrorCode::Disposed, "the model was disposed");
   std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   if (auto* ease = dynamic_cast<cfkit::EaseModel*>(model_.get())) {
     if (name == "weights") return to_js(env, ease->weights());
   }
+  if (auto* sansa = dynamic_cast<cfkit::SansaModel*>(model_.get())) {
+    const size_t dot = name.find('.');
+    const std::string part = name.substr(0, dot), field = dot == std::string::npos ? "" : name.substr(dot + 1);
+    if (part == "encoder" || part == "decoder") {
+      const cfkit::Csr& m = part == "encoder" ? sansa->encoder() : sansa->decoder();
+      if (field == "indptr") {
+        if (m.nnz() > INT32_MAX) fail(ErrorCode::Input, "matrix too large for Int32Array indptr");
+        return to_js(env, std::vector<int32_t>(m.indptr.begin(), m.indptr.end()));
+      }
+      if (field == "indices") return to_js(env, m.indices);
+      if (field == "values") return to_js(env, m.values);
+    }
+  }
   fail(ErrorCode::Input, "model of type " + model_->type() + " has no array named '" + name + "'");
+  });
 }
 
 }  // namespace cfkit_addon

@@ -1,0 +1,136 @@
+#include "sansa/sansa.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "common/error.hpp"
+#include "sansa/ldlt.hpp"
+#include "sansa/umr.hpp"
+
+namespace cfkit {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// out += a · (row r of m), over the row's stored entries.
+inline void add_row(const Csr& m, int64_t r, double a, double* out) {
+  for (int64_t p = m.indptr[r]; p < m.indptr[r + 1]; ++p) out[m.indices[p]] += a * m.values[p];
+}
+}  // namespace
+
+SansaModel::SansaModel(Csr encoder, Csr decoder) : encoder_(std::move(encoder)), decoder_(std::move(decoder)) {
+  require(encoder_.cols == decoder_.rows && encoder_.rows == decoder_.cols, "SANSA encoder and decoder shapes disagree");
+}
+
+int64_t SansaModel::memory_bytes() const {
+  auto bytes = [](const Csr& c) { return static_cast<int64_t>(c.indptr.size() * 8 + c.indices.size() * 4 + c.values.size() * 4); };
+  return bytes(encoder_) + bytes(decoder_);
+}
+
+void SansaModel::score(const Csr& inputs, int64_t begin, int64_t end, float* out) const {
+  const int64_t n_items = encoder_.rows, n_latent = encoder_.cols;
+  std::vector<double> h(n_latent, 0.0), s(n_items, 0.0);
+  for (int64_t r = begin; r < end; ++r) {
+    for (int64_t p = inputs.indptr[r]; p < inputs.indptr[r + 1]; ++p) add_row(encoder_, inputs.indices[p], inputs.values[p], h.data());
+    for (int64_t i = 0; i < n_latent; ++i) {
+      if (h[i] == 0.0) continue;
+      add_row(decoder_, i, h[i], s.data());
+      h[i] = 0.0;
+    }
+    float* o = out + (r - begin) * n_items;
+    for (int64_t c = 0; c < n_items; ++c) {
+      o[c] = static_cast<float>(s[c]);
+      s[c] = 0.0;
+    }
+  }
+}
+
+void SansaModel::item_similarity(int32_t item, float* out) const {
+  Csr one;
+  one.rows = 1;
+  one.cols = encoder_.rows;
+  one.indptr = {0, 1};
+  one.indices = {item};
+  one.values = {1.0f};
+  score(one, 0, 1, out);
+}
+
+SansaModel sansa_weights(const std::vector<int64_t>& perm, const std::vector<double>& d, const Csr& m) {
+  const int64_t n = static_cast<int64_t>(perm.size());
+  std::vector<int64_t> inv(n);
+  for (int64_t j = 0; j < n; ++j) inv[perm[j]] = j;
+  // W[:, c] = M[:, inv[c]]; the encoder W₁ = Wᵀ has row c = that column.
+  Csr enc;
+  enc.rows = n;
+  enc.cols = n;
+  enc.indptr.assign(n + 1, 0);
+  for (int64_t c = 0; c < n; ++c) enc.indptr[c + 1] = enc.indptr[c] + m.row_size(inv[c]);
+  enc.indices.resize(enc.indptr[n]);
+  enc.values.resize(enc.indptr[n]);
+  std::vector<double> col_scale(n);  // −1 / Σ_i W_ic² / D_i
+  for (int64_t c = 0; c < n; ++c) {
+    const int64_t j = inv[c];
+    double diag = 0;
+    int64_t q = enc.indptr[c];
+    for (int64_t p = m.indptr[j]; p < m.indptr[j + 1]; ++p, ++q) {
+      const int32_t i = m.indices[p];
+      enc.indices[q] = i;
+      enc.values[q] = m.values[p];
+      diag += double(m.values[p]) * m.values[p] / d[i];
+    }
+    col_scale[c] = -1.0 / diag;
+    // Rows of M within a column are diagonal-first; the encoder's rows must be sorted.
+    std::vector<std::pair<int32_t, float>> tmp;
+    for (int64_t p = enc.indptr[c]; p < enc.indptr[c + 1]; ++p) tmp.emplace_back(enc.indices[p], enc.values[p]);
+    std::sort(tmp.begin(), tmp.end());
+    for (size_t t = 0; t < tmp.size(); ++t) {
+      enc.indices[enc.indptr[c] + t] = tmp[t].first;
+      enc.values[enc.indptr[c] + t] = tmp[t].second;
+    }
+  }
+  // Decoder W₂[i, c] = W_ic / D_i · col_scale[c]: the transpose of the encoder, rescaled.
+  Csr dec = transpose(enc);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = dec.indptr[i]; p < dec.indptr[i + 1]; ++p)
+      dec.values[p] = static_cast<float>(double(dec.values[p]) / d[i] * col_scale[dec.indices[p]]);
+  return SansaModel(std::move(enc), std::move(dec));
+}
+
+SansaModel fit_sansa(const Csr& x, const SansaOptions& opts, TrainContext& ctx, SansaStats* stats) {
+  require(x.rows > 0 && x.cols > 0 && x.nnz() > 0, "SANSA: the training matrix is empty");
+  require(std::isfinite(opts.l2) && opts.l2 >= 0, "SANSA: l2 must be a finite number >= 0");
+  require(std::isfinite(opts.density) && opts.density > 0 && opts.density <= 1, "SANSA: density must be in (0, 1]");
+  const int64_t n = x.cols;
+  const double density = std::max(opts.density, 2.0 / double(n));
+  const int64_t target = std::min<int64_t>(n * n, static_cast<int64_t>(std::ceil(density * double(n) * double(n))));
+  SansaStats local;
+  SansaStats& st = stats ? *stats : local;
+  st.n_items = n;
+  Ldlt f = opts.factorizer == Factorizer::Cholmod ? ldlt_cholmod(x, opts.l2, target, opts.ordering, ctx, &st)
+                                                  : ldlt_icf(x, opts.l2, target, opts.ordering, opts.icf, ctx, &st);
+  ctx.check_abort();
+  auto t0 = std::chrono::steady_clock::now();
+  Csr m;
+  if (opts.inverter == Inverter::Exact) {
+    m = exact_inverse(f.l, target, ctx);
+    st.umr_loss.push_back(inverse_loss(f.l, m, ctx));
+  } else {
+    m = umr_inverse(f.l, target, opts.umr, ctx, &st.umr_loss);
+  }
+  st.nnz_inverse = m.nnz();
+  st.seconds_inverse = seconds_since(t0);
+  ctx.check_abort();
+  t0 = std::chrono::steady_clock::now();
+  ctx.report("weights", 0);
+  SansaModel model = sansa_weights(f.perm, f.d, m);
+  st.seconds_weights = seconds_since(t0);
+  st.nnz_weights = model.encoder().nnz() + model.decoder().nnz();
+  ctx.report("weights", 1);
+  return model;
+}
+
+}  // namespace cfkit

@@ -1,0 +1,400 @@
+#include "sansa/umr.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/parallel.hpp"
+#include "sansa/sparsify.hpp"
+
+namespace cfkit {
+
+namespace {
+
+// M held as one vector per column during the iteration, so updated columns can be swapped in.
+struct Columns {
+  std::vector<std::vector<int32_t>> rows;
+  std::vector<std::vector<float>> vals;
+  int64_t nnz = 0;
+};
+
+// Dense scratch with a touched list, one per thread.
+struct Scratch {
+  std::vector<double> acc;
+  std::vector<uint8_t> mark;
+  std::vector<int32_t> touched;
+  explicit Scratch(int64_t n) : acc(n, 0.0), mark(n, 0) {}
+  void add(int32_t i, double v) {
+    acc[i] += v;
+    if (!mark[i]) {
+      mark[i] = 1;
+      touched.push_back(i);
+    }
+  }
+  // Moves the touched entries out as a sorted sparse vector and clears the scratch.
+  void take(std::vector<int32_t>& idx, std::vector<double>& val) {
+    std::sort(touched.begin(), touched.end());
+    idx.clear();
+    val.clear();
+    for (int32_t i : touched) {
+      if (acc[i] != 0.0) {
+        idx.push_back(i);
+        val.push_back(acc[i]);
+      }
+      acc[i] = 0.0;
+      mark[i] = 0;
+    }
+    touched.clear();
+  }
+};
+
+// y = L·v for a sparse v (L by columns).
+template <class V>
+void l_times(const Csr& l, const std::vector<int32_t>& idx, const std::vector<V>& val, Scratch& s) {
+  for (size_t t = 0; t < idx.size(); ++t) {
+    const int64_t k = idx[t];
+    const double v = val[t];
+    for (int64_t p = l.indptr[k]; p < l.indptr[k + 1]; ++p) s.add(l.indices[p], double(l.values[p]) * v);
+  }
+}
+
+// r = e_j − L m_j as a sorted sparse vector.
+void residual(const Csr& l, const Columns& m, int64_t j, Scratch& s, std::vector<int32_t>& ri, std::vector<double>& rv) {
+  l_times(l, m.rows[j], m.vals[j], s);
+  s.add(static_cast<int32_t>(j), 0.0);  // make sure row j is present, then subtract from e_j
+  s.take(ri, rv);
+  for (size_t t = 0; t < ri.size(); ++t) rv[t] = (ri[t] == j ? 1.0 : 0.0) - rv[t];
+  // Drop exact zeros (row j is 0 whenever m_jj = 1).
+  size_t w = 0;
+  for (size_t t = 0; t < ri.size(); ++t)
+    if (rv[t] != 0.0) {
+      ri[w] = ri[t];
+      rv[w] = rv[t];
+      ++w;
+    }
+  ri.resize(w);
+  rv.resize(w);
+}
+
+double sq_norm(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x * x;
+  return s;
+}
+
+// Squared residual norm of every column (in parallel).
+std::vector<double> residual_norms(const Csr& l, const Columns& m, TrainContext& ctx) {
+  const int64_t n = l.rows;
+  std::vector<double> out(n);
+  parallel_chunks(n, 256, ctx.threads(), [&](int64_t b, int64_t e, int) {
+    Scratch s(n);
+    std::vector<int32_t> ri;
+    std::vector<double> rv;
+    for (int64_t j = b; j < e; ++j) {
+      residual(l, m, j, s, ri, rv);
+      out[j] = sq_norm(rv);
+    }
+  });
+  return out;
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0.0 : s / double(v.size());
+}
+
+// Minimal-residual update of column j: returns the new column (sorted, diagonal first).
+void mr_update(const Csr& l, const Columns& m, int64_t j, Scratch& s, std::vector<int32_t>& out_rows,
+               std::vector<float>& out_vals) {
+  std::vector<int32_t> ri, li;
+  std::vector<double> rv, lv;
+  residual(l, m, j, s, ri, rv);
+  out_rows = m.rows[j];
+  out_vals = m.vals[j];
+  if (ri.empty()) return;
+  l_times(l, ri, rv, s);
+  s.take(li, lv);
+  // ⟨r, Lr⟩ over the rows both have.
+  double num = 0;
+  for (size_t a = 0, b = 0; a < ri.size() && b < li.size();) {
+    if (ri[a] < li[b]) ++a;
+    else if (ri[a] > li[b]) ++b;
+    else num += rv[a++] * lv[b++];
+  }
+  const double den = sq_norm(lv);
+  if (!(den > 0)) return;
+  const double alpha = num / den;
+  // Merge m_j (diagonal first, then sorted rows > j) with α·r (rows > j).
+  const std::vector<int32_t>& mr = m.rows[j];
+  const std::vector<float>& mv = m.vals[j];
+  out_rows.clear();
+  out_vals.clear();
+  out_rows.push_back(mr[0]);
+  out_vals.push_back(mv[0]);
+  size_t a = 1, b = 0;
+  while (a < mr.size() || b < ri.size()) {
+    if (b >= ri.size() || (a < mr.size() && mr[a] < ri[b])) {
+      out_rows.push_back(mr[a]);
+      out_vals.push_back(mv[a++]);
+    } else if (a >= mr.size() || ri[b] < mr[a]) {
+      out_rows.push_back(ri[b]);
+      out_vals.push_back(static_cast<float>(alpha * rv[b++]));
+    } else {
+      out_rows.push_back(mr[a]);
+      out_vals.push_back(static_cast<float>(double(mv[a++]) + alpha * rv[b++]));
+    }
+  }
+  // Entries that cancelled exactly carry no information.
+  size_t w = 1;
+  for (size_t t = 1; t < out_rows.size(); ++t)
+    if (out_vals[t] != 0.0f) {
+      out_rows[w] = out_rows[t];
+      out_vals[w] = out_vals[t];
+      ++w;
+    }
+  out_rows.resize(w);
+  out_vals.resize(w);
+}
+
+// Keeps the total number of entries at the target by removing the globally smallest off-diagonal
+// magnitudes. A min-heap holds (|v|, column, row, column version); entries of replaced columns go
+// stale and are skipped when they surface, and the heap is rebuilt when stale entries dominate.
+class GlobalSparsifier {
+ public:
+  GlobalSparsifier(Columns& m, int64_t target) : m_(m), target_(target), version_(m.rows.size(), 0) { rebuild(); }
+
+  void replaced(int64_t j) {
+    ++version_[j];
+    push_column(j);
+  }
+
+  void enforce() {
+    if (heap_.size() > static_cast<size_t>(3 * m_.nnz + 1024)) rebuild();
+    std::vector<int64_t> dirty;
+    while (m_.nnz > target_ && !heap_.empty()) {
+      Entry e = heap_.top();
+      heap_.pop();
+      if (e.version != version_[e.col]) continue;
+      std::vector<int32_t>& rows = m_.rows[e.col];
+      auto it = std::lower_bound(rows.begin() + 1, rows.end(), e.row);
+      if (it == rows.end() || *it != e.row) continue;
+      float& v = m_.vals[e.col][it - rows.begin()];
+      if (std::isnan(v)) continue;
+      v = std::numeric_limits<float>::quiet_NaN();  // tombstone: rows stay sorted until compact()
+      --m_.nnz;
+      dirty.push_back(e.col);
+    }
+    std::sort(dirty.begin(), dirty.end());
+    dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+    for (int64_t j : dirty) compact(j);
+  }
+
+ private:
+  struct Entry {
+    float mag;
+    int32_t col, row;
+    uint32_t version;
+  };
+  struct Larger {
+    bool operator()(const Entry& a, const Entry& b) const {
+      if (a.mag != b.mag) return a.mag > b.mag;
+      if (a.col != b.col) return a.col > b.col;
+      return a.row > b.row;
+    }
+  };
+
+  void push_column(int64_t j) {
+    const auto& rows = m_.rows[j];
+    const auto& vals = m_.vals[j];
+    for (size_t t = 1; t < rows.size(); ++t)
+      heap_.push({std::fabs(vals[t]), static_cast<int32_t>(j), rows[t], version_[j]});
+  }
+
+  void rebuild() {
+    std::vector<Entry> all;
+    all.reserve(m_.nnz);
+    for (size_t j = 0; j < m_.rows.size(); ++j)
+      for (size_t t = 1; t < m_.rows[j].size(); ++t)
+        all.push_back({std::fabs(m_.vals[j][t]), static_cast<int32_t>(j), m_.rows[j][t], version_[j]});
+    heap_ = std::priority_queue<Entry, std::vector<Entry>, Larger>(Larger(), std::move(all));
+  }
+
+  void compact(int64_t j) {
+    auto& rows = m_.rows[j];
+    auto& vals = m_.vals[j];
+    size_t w = 1;
+    for (size_t t = 1; t < rows.size(); ++t)
+      if (!std::isnan(vals[t])) {
+        rows[w] = rows[t];
+        vals[w] = vals[t];
+        ++w;
+      }
+    rows.resize(w);
+    vals.resize(w);
+  }
+
+  Columns& m_;
+  int64_t target_;
+  std::vector<uint32_t> version_;
+  std::priority_queue<Entry, std::vector<Entry>, Larger> heap_;
+};
+
+Csr to_csr(const Columns& m, int64_t n) {
+  Csr out;
+  out.rows = n;
+  out.cols = n;
+  out.indptr.assign(n + 1, 0);
+  for (int64_t j = 0; j < n; ++j) out.indptr[j + 1] = out.indptr[j] + static_cast<int64_t>(m.rows[j].size());
+  out.indices.reserve(out.indptr[n]);
+  out.values.reserve(out.indptr[n]);
+  for (int64_t j = 0; j < n; ++j) {
+    out.indices.insert(out.indices.end(), m.rows[j].begin(), m.rows[j].end());
+    out.values.insert(out.values.end(), m.vals[j].begin(), m.vals[j].end());
+  }
+  return out;
+}
+
+Columns from_csr(const Csr& c) {
+  Columns m;
+  m.rows.resize(c.rows);
+  m.vals.resize(c.rows);
+  for (int64_t j = 0; j < c.rows; ++j) {
+    m.rows[j].assign(c.indices.begin() + c.indptr[j], c.indices.begin() + c.indptr[j + 1]);
+    m.vals[j].assign(c.values.begin() + c.indptr[j], c.values.begin() + c.indptr[j + 1]);
+  }
+  m.nnz = c.nnz();
+  return m;
+}
+
+// Runs the MR update on `cols` (in parallel), then swaps the results in, in column order.
+void update_columns(const Csr& l, Columns& m, const std::vector<int64_t>& cols, GlobalSparsifier& sp, TrainContext& ctx) {
+  const int64_t n = l.rows;
+  std::vector<std::vector<int32_t>> new_rows(cols.size());
+  std::vector<std::vector<float>> new_vals(cols.size());
+  parallel_chunks(static_cast<int64_t>(cols.size()), 8, ctx.threads(), [&](int64_t b, int64_t e, int) {
+    Scratch s(n);
+    for (int64_t t = b; t < e; ++t) mr_update(l, m, cols[t], s, new_rows[t], new_vals[t]);
+  });
+  for (size_t t = 0; t < cols.size(); ++t) {
+    const int64_t j = cols[t];
+    m.nnz += static_cast<int64_t>(new_rows[t].size()) - static_cast<int64_t>(m.rows[j].size());
+    m.rows[j] = std::move(new_rows[t]);
+    m.vals[j] = std::move(new_vals[t]);
+    sp.replaced(j);
+  }
+  sp.enforce();
+}
+
+}  // namespace
+
+double inverse_loss(const Csr& l, const Csr& m, TrainContext& ctx) {
+  Columns cm = from_csr(m);
+  return mean(residual_norms(l, cm, ctx));
+}
+
+Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainContext& ctx, std::vector<double>* losses) {
+  const int64_t n = l.rows;
+  require(opts.scans >= 0 && opts.finetune >= 0, "UMR scans and finetune steps must be >= 0");
+  // M₀ = 2I − L: the diagonal stays 1, off-diagonals are −L_ij.
+  Columns m;
+  m.rows.resize(n);
+  m.vals.resize(n);
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t p = l.indptr[j]; p < l.indptr[j + 1]; ++p) {
+      m.rows[j].push_back(l.indices[p]);
+      m.vals[j].push_back(p == l.indptr[j] ? 1.0f : -l.values[p]);
+    }
+    m.nnz += static_cast<int64_t>(m.rows[j].size());
+  }
+  target_nnz = std::max<int64_t>(target_nnz, n);
+  GlobalSparsifier sp(m, target_nnz);
+  sp.enforce();
+  const double density = double(target_nnz) / (double(n) * double(n));
+  const int64_t width = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(double(n) * density)));
+  const int total_steps = opts.scans + opts.finetune;
+  int step = 0;
+  auto record = [&](const std::vector<double>& norms) {
+    double loss = mean(norms);
+    if (losses) losses->push_back(loss);
+    ctx.report(step == 0 ? "umr" : (step <= opts.scans ? "umr-scan" : "umr-finetune"),
+               total_steps ? double(step) / total_steps : 1.0, loss);
+    return loss;
+  };
+  std::vector<double> norms = residual_norms(l, m, ctx);
+  double loss = record(norms);
+  const double sqrt_n = std::sqrt(double(n));
+  for (int s = 1; s <= opts.scans; ++s) {
+    ctx.check_abort();
+    if (opts.loss_threshold > 0 && loss < opts.loss_threshold) break;
+    const double thr = std::pow(10.0, std::max(double(-s - 1), opts.log_norm_threshold));
+    std::vector<int64_t> cols;
+    for (int64_t b0 = 0; b0 < n; b0 += width) {
+      cols.clear();
+      for (int64_t j = b0; j < std::min(n, b0 + width); ++j)
+        if (std::sqrt(norms[j]) / sqrt_n > thr) cols.push_back(j);
+      if (!cols.empty()) update_columns(l, m, cols, sp, ctx);
+      if ((b0 / width) % 64 == 0) ctx.check_abort();
+    }
+    ++step;
+    norms = residual_norms(l, m, ctx);
+    loss = record(norms);
+  }
+  for (int f = 1; f <= opts.finetune; ++f) {
+    ctx.check_abort();
+    if (opts.loss_threshold > 0 && loss < opts.loss_threshold) break;
+    std::vector<std::pair<double, int64_t>> ranked(n);
+    for (int64_t j = 0; j < n; ++j) ranked[j] = {std::sqrt(norms[j]) / std::sqrt(double(n - j)), j};
+    const int64_t k = std::min<int64_t>(width, n);
+    std::partial_sort(ranked.begin(), ranked.begin() + k, ranked.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    std::vector<int64_t> cols;
+    for (int64_t t = 0; t < k; ++t)
+      if (ranked[t].first > 0) cols.push_back(ranked[t].second);
+    std::sort(cols.begin(), cols.end());
+    if (!cols.empty()) update_columns(l, m, cols, sp, ctx);
+    ++step;
+    norms = residual_norms(l, m, ctx);
+    loss = record(norms);
+  }
+  return to_csr(m, n);
+}
+
+Csr exact_inverse(const Csr& l, int64_t target_nnz, TrainContext& ctx) {
+  const int64_t n = l.rows;
+  std::vector<std::vector<int32_t>> rows(n);
+  std::vector<std::vector<float>> vals(n);
+  parallel_chunks(n, 16, ctx.threads(), [&](int64_t b, int64_t e, int tid) {
+    std::vector<double> x(n, 0.0);
+    for (int64_t j = b; j < e; ++j) {
+      if (tid == 0 && (j & 63) == 0) ctx.check_abort();
+      // Forward substitution of L x = e_j over rows j..n-1 (L unit lower, by columns).
+      x[j] = 1.0;
+      for (int64_t k = j; k < n; ++k) {
+        const double xk = x[k];
+        if (xk == 0.0) continue;
+        for (int64_t p = l.indptr[k] + 1; p < l.indptr[k + 1]; ++p) x[l.indices[p]] -= double(l.values[p]) * xk;
+      }
+      rows[j].push_back(static_cast<int32_t>(j));
+      vals[j].push_back(1.0f);
+      x[j] = 0.0;
+      for (int64_t i = j + 1; i < n; ++i)
+        if (x[i] != 0.0) {
+          rows[j].push_back(static_cast<int32_t>(i));
+          vals[j].push_back(static_cast<float>(x[i]));
+          x[i] = 0.0;
+        }
+    }
+  });
+  Columns m;
+  m.rows = std::move(rows);
+  m.vals = std::move(vals);
+  Csr out = to_csr(m, n);
+  sparsify_keep_diagonal(out, target_nnz);
+  return out;
+}
+
+}  // namespace cfkit

@@ -1,0 +1,165 @@
+#include <cmath>
+#include <vector>
+
+#include "ease/ease.hpp"
+#include "harness.hpp"
+#include "sansa/ldlt.hpp"
+#include "sansa/sansa.hpp"
+#include "sansa/sparsify.hpp"
+#include "sansa/umr.hpp"
+#include "util.hpp"
+
+using namespace cfkit;
+
+namespace {
+// Dense n x n from columns (row c of `cols` = column c).
+std::vector<double> dense_cols(const Csr& cols) {
+  const int64_t n = cols.rows;
+  std::vector<double> a(n * n, 0.0);
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t p = cols.indptr[c]; p < cols.indptr[c + 1]; ++p) a[cols.indices[p] * n + c] = cols.values[p];
+  return a;
+}
+std::vector<double> gram(const Csr& x, const std::vector<double>* scale) {
+  const int64_t n = x.cols;
+  std::vector<double> g(n * n, 0.0);
+  for (int64_t u = 0; u < x.rows; ++u)
+    for (int64_t p = x.indptr[u]; p < x.indptr[u + 1]; ++p)
+      for (int64_t q = x.indptr[u]; q < x.indptr[u + 1]; ++q) {
+        double v = double(x.values[p]) * x.values[q];
+        if (scale) v *= (*scale)[x.indices[p]] * (*scale)[x.indices[q]];
+        g[x.indices[p] * n + x.indices[q]] += v;
+      }
+  return g;
+}
+// max |P(A + λI)Pᵀ − L D Lᵀ|
+double ldlt_error(const Ldlt& f, const std::vector<double>& a, double l2) {
+  const int64_t n = f.n;
+  std::vector<double> l = dense_cols(f.l);
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (int64_t k = 0; k < n; ++k) s += l[i * n + k] * f.d[k] * l[j * n + k];
+      double ref = a[f.perm[i] * n + f.perm[j]] + (i == j ? l2 : 0.0);
+      worst = std::max(worst, std::fabs(s - ref));
+    }
+  return worst;
+}
+}  // namespace
+
+TEST(sparsify_keeps_diagonal_and_exact_count_with_ties) {
+  Csr c;
+  c.rows = c.cols = 3;
+  c.indptr = {0, 3, 5, 6};
+  c.indices = {0, 1, 2, 1, 2, 2};
+  c.values = {0.001f, 0.5f, -0.5f, 1.f, 0.5f, 2.f};
+  Csr a = c;
+  sparsify_keep_diagonal(a, 5);  // 3 diagonals + 2 of the three 0.5-ties: the first two by column
+  CHECK(a.nnz() == 5);
+  CHECK(a.indices == std::vector<int32_t>({0, 1, 2, 1, 2}));
+  Csr b = c;
+  sparsify_keep_diagonal(b, 3);
+  CHECK(b.nnz() == 3 && b.values[0] == 0.001f);  // a tiny diagonal survives
+}
+
+TEST(cholmod_ldlt_reconstructs_the_regularised_gram) {
+  Csr x = cfkit_test::random_binary(120, 25, 6, 31);
+  TrainContext ctx(2, nullptr, nullptr);
+  for (Ordering o : {Ordering::Colamd, Ordering::Amd, Ordering::Natural}) {
+    Ldlt f = ldlt_cholmod(x, 3.0, 25 * 25, o, ctx, nullptr);
+    CHECK(ldlt_error(f, gram(x, nullptr), 3.0) < 1e-4);
+  }
+}
+
+TEST(icf_without_drops_is_the_exact_factor_of_the_scaled_gram) {
+  Csr x = cfkit_test::random_binary(120, 25, 6, 32);
+  TrainContext ctx(1, nullptr, nullptr);
+  Ldlt f = ldlt_icf(x, 0.5, 25 * 25, Ordering::Colamd, IcfOptions{}, ctx, nullptr);
+  std::vector<double> s = icf_column_scaling(x, ctx);
+  CHECK(ldlt_error(f, gram(x, &s), 0.5) < 1e-4);
+}
+
+TEST(icf_respects_its_budget_and_restarts_after_breakdown) {
+  // Item 4 has no interactions, so with λ = 0 its pivot is exactly 0: a breakdown that only a
+  // diagonal shift cures.
+  Csr x;
+  x.rows = 6;
+  x.cols = 5;
+  x.indices = {0, 1, 0, 1, 0, 1, 2, 3, 2, 3};
+  x.indptr = {0, 2, 4, 6, 7, 8, 10};
+  x.values.assign(10, 1.f);
+  x.validate("x");
+  TrainContext ctx(1, nullptr, nullptr);
+  SansaStats st;
+  Ldlt f = ldlt_icf(x, 0.0, 25, Ordering::Natural, IcfOptions{}, ctx, &st);
+  CHECK(st.icf_restarts >= 1);
+  CHECK(st.icf_shift > 0);
+  for (double d : f.d) CHECK(d > 0);
+  Csr y = cfkit_test::random_binary(300, 60, 10, 33);
+  Ldlt g = ldlt_icf(y, 1.0, 200, Ordering::Colamd, IcfOptions{}, ctx, &st);
+  CHECK(g.l.nnz() <= 200);
+  CHECK(g.l.nnz() >= 190);
+}
+
+TEST(umr_loss_falls_and_exact_inverse_is_exact) {
+  Csr x = cfkit_test::random_binary(400, 80, 12, 34);
+  TrainContext ctx(2, nullptr, nullptr);
+  Ldlt f = ldlt_cholmod(x, 5.0, 80 * 80 / 10, Ordering::Colamd, ctx, nullptr);
+  std::vector<double> losses;
+  UmrOptions o;
+  o.scans = 4;
+  o.finetune = 3;
+  umr_inverse(f.l, 80 * 80 / 10, o, ctx, &losses);
+  CHECK(losses.size() == 8);
+  for (size_t s = 1; s <= 4; ++s) CHECK(losses[s] <= losses[s - 1] * (1 + 1e-9));
+  CHECK(losses[4] < losses[0]);
+  Ldlt full = ldlt_cholmod(x, 5.0, 80 * 80, Ordering::Colamd, ctx, nullptr);
+  Csr m = exact_inverse(full.l, 80 * 80, ctx);
+  CHECK(inverse_loss(full.l, m, ctx) < 1e-10);
+}
+
+TEST(sansa_at_full_density_equals_ease_on_non_input_items) {
+  Csr x = cfkit_test::random_binary(300, 50, 8, 35);
+  TrainContext ctx(2, nullptr, nullptr);
+  EaseOptions eo;
+  eo.l2 = 20;
+  eo.float64 = true;
+  EaseModel ease = fit_ease(x, eo, ctx);
+  for (Factorizer fz : {Factorizer::Cholmod}) {
+    SansaOptions so;
+    so.l2 = 20;
+    so.density = 1.0;
+    so.factorizer = fz;
+    so.inverter = Inverter::Exact;
+    SansaModel sansa = fit_sansa(x, so, ctx, nullptr);
+    std::vector<float> a(10 * 50), b(10 * 50);
+    ease.score(x, 0, 10, a.data());
+    sansa.score(x, 0, 10, b.data());
+    double worst = 0;
+    for (int64_t r = 0; r < 10; ++r) {
+      std::vector<char> input(50, 0);
+      for (int64_t p = x.indptr[r]; p < x.indptr[r + 1]; ++p) input[x.indices[p]] = 1;
+      for (int64_t c = 0; c < 50; ++c)
+        if (!input[c]) worst = std::max(worst, double(std::fabs(a[r * 50 + c] - b[r * 50 + c])));
+    }
+    CHECK(worst < 1e-4);
+  }
+}
+
+TEST(sansa_does_not_depend_on_thread_count) {
+  Csr x = cfkit_test::random_binary(500, 120, 10, 36);
+  for (Factorizer fz : {Factorizer::Cholmod, Factorizer::Icf}) {
+    SansaOptions so;
+    so.l2 = fz == Factorizer::Icf ? 0.5 : 10;
+    so.density = 0.05;
+    so.factorizer = fz;
+    so.umr.scans = 2;
+    so.umr.finetune = 2;
+    TrainContext c1(1, nullptr, nullptr), c3(3, nullptr, nullptr);
+    SansaModel a = fit_sansa(x, so, c1, nullptr), b = fit_sansa(x, so, c3, nullptr);
+    CHECK(a.encoder().indices == b.encoder().indices);
+    CHECK(a.encoder().values == b.encoder().values);
+    CHECK(a.decoder().values == b.decoder().values);
+  }
+}
