@@ -77,19 +77,24 @@ export async function writeModelFile(
     const length = dtype === 'json' ? bytes.length : (value as SectionData).length;
     return { name, dtype, bytes, length, crc32: zlib.crc32(bytes) >>> 0 };
   });
-  // The header's size depends on the offsets it lists; iterate until it is stable.
-  let headerBytes = Buffer.alloc(0);
-  let table: SectionEntry[] = [];
-  for (let pass = 0; pass < 4; pass++) {
-    let offset = align8(PREAMBLE + headerBytes.length);
+  // The header lists the payload offsets, which depend on the header's own size: reserve room,
+  // lay the payloads out after it, and pad the JSON with spaces to exactly the reserved size.
+  let reserve = 0;
+  let headerBytes: Buffer;
+  let table: SectionEntry[];
+  for (;;) {
+    let offset = align8(PREAMBLE + reserve);
     table = payloads.map((p) => {
       const e = { name: p.name, dtype: p.dtype, length: p.length, offset, bytes: p.bytes.length, crc32: p.crc32 };
       offset = align8(offset + p.bytes.length);
       return e;
     });
-    const next = Buffer.from(JSON.stringify({ ...model, sections: table }), 'utf8');
-    if (next.length === headerBytes.length) break;
-    headerBytes = next;
+    const json = Buffer.from(JSON.stringify({ ...model, sections: table }), 'utf8');
+    if (json.length <= reserve) {
+      headerBytes = Buffer.concat([json, Buffer.alloc(reserve - json.length, 0x20)]);
+      break;
+    }
+    reserve = json.length + 64;
   }
   const pre = Buffer.alloc(PREAMBLE);
   MAGIC.copy(pre, 0);

@@ -34,18 +34,32 @@ struct Scratch {
       touched.push_back(i);
     }
   }
-  // Moves the touched entries out as a sorted sparse vector and clears the scratch.
+  // Moves the touched entries out as a sorted sparse vector and clears the scratch. A dense sweep
+  // replaces the sort once more than 1/16 of the rows were touched.
   void take(std::vector<int32_t>& idx, std::vector<double>& val) {
-    std::sort(touched.begin(), touched.end());
     idx.clear();
     val.clear();
-    for (int32_t i : touched) {
-      if (acc[i] != 0.0) {
-        idx.push_back(i);
-        val.push_back(acc[i]);
+    const int64_t n = static_cast<int64_t>(acc.size());
+    if (static_cast<int64_t>(touched.size()) * 16 > n) {
+      for (int64_t i = 0; i < n; ++i) {
+        if (!mark[i]) continue;
+        if (acc[i] != 0.0) {
+          idx.push_back(static_cast<int32_t>(i));
+          val.push_back(acc[i]);
+        }
+        acc[i] = 0.0;
+        mark[i] = 0;
       }
-      acc[i] = 0.0;
-      mark[i] = 0;
+    } else {
+      std::sort(touched.begin(), touched.end());
+      for (int32_t i : touched) {
+        if (acc[i] != 0.0) {
+          idx.push_back(i);
+          val.push_back(acc[i]);
+        }
+        acc[i] = 0.0;
+        mark[i] = 0;
+      }
     }
     touched.clear();
   }
@@ -85,19 +99,104 @@ double sq_norm(const std::vector<double>& v) {
   return s;
 }
 
-// Squared residual norm of every column (in parallel).
-std::vector<double> residual_norms(const Csr& l, const Columns& m, TrainContext& ctx) {
-  const int64_t n = l.rows;
-  std::vector<double> out(n);
-  parallel_chunks(n, 256, ctx.threads(), [&](int64_t b, int64_t e, int) {
-    Scratch s(n);
-    std::vector<int32_t> ri;
-    std::vector<double> rv;
-    for (int64_t j = b; j < e; ++j) {
-      residual(l, m, j, s, ri, rv);
-      out[j] = sq_norm(rv);
+// out[0..b) += a · row[0..b): the inner loop of the block products, cloned per ISA.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void axpy_row(float a, const float* row, float* out, int64_t b) {
+  for (int64_t t = 0; t < b; ++t) out[t] += a * row[t];
+}
+
+// Scatters b sparse columns into a dense n x b row-major block.
+template <class V>
+std::vector<float> dense_block(int64_t n, const std::vector<const std::vector<int32_t>*>& idx,
+                               const std::vector<const std::vector<V>*>& val) {
+  const int64_t b = static_cast<int64_t>(idx.size());
+  std::vector<float> out(n * b, 0.f);
+  for (int64_t t = 0; t < b; ++t)
+    for (size_t q = 0; q < idx[t]->size(); ++q) out[int64_t((*idx[t])[q]) * b + t] = static_cast<float>((*val[t])[q]);
+  return out;
+}
+
+// P = L·V for a dense block V (n x b, row-major), computed row by row from L's rows so threads
+// write disjoint rows; then visit(chunk, rows) runs on each fixed 256-row chunk for reductions.
+template <class Visit>
+std::vector<float> l_times_block(const Csr& l_rows, const std::vector<float>& v, int64_t b, TrainContext& ctx, Visit&& visit) {
+  const int64_t n = l_rows.rows;
+  std::vector<float> p(n * b, 0.f);
+  const int64_t chunk = 256, chunks = (n + chunk - 1) / chunk;
+  parallel_chunks(chunks, 1, ctx.threads(), [&](int64_t c0, int64_t c1, int) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t i0 = c * chunk, i1 = std::min(n, i0 + chunk);
+      for (int64_t i = i0; i < i1; ++i) {
+        float* pi = &p[i * b];
+        for (int64_t q = l_rows.indptr[i]; q < l_rows.indptr[i + 1]; ++q)
+          axpy_row(l_rows.values[q], &v[int64_t(l_rows.indices[q]) * b], pi, b);
+      }
+      visit(c, i0, i1, p);
     }
   });
+  return p;
+}
+
+constexpr int64_t kRowChunk = 256;
+
+// Scattered multiply-adds of L·v over sparse columns, against the block product's n·nnz(L)·b/16.
+template <class V>
+bool block_is_cheaper(const Csr& l, const std::vector<const std::vector<int32_t>*>& idx) {
+  double sparse = 0;
+  for (const auto* ix : idx)
+    for (int32_t k : *ix) sparse += double(l.indptr[k + 1] - l.indptr[k]);
+  return double(l.nnz()) * double(idx.size()) / 16.0 < sparse;
+}
+
+// Squared residual norms ‖e_j − L m_j‖² of the columns [j0, j0 + b) from one block product.
+void block_residual_norms(const Csr& l_rows, const Columns& m, int64_t j0, int64_t b, TrainContext& ctx, double* out) {
+  const int64_t n = l_rows.rows;
+  std::vector<const std::vector<int32_t>*> idx;
+  std::vector<const std::vector<float>*> val;
+  for (int64_t t = 0; t < b; ++t) {
+    idx.push_back(&m.rows[j0 + t]);
+    val.push_back(&m.vals[j0 + t]);
+  }
+  std::vector<float> v = dense_block(n, idx, val);
+  const int64_t chunks = (n + kRowChunk - 1) / kRowChunk;
+  std::vector<double> part(chunks * b, 0.0);
+  l_times_block(l_rows, v, b, ctx, [&](int64_t c, int64_t i0, int64_t i1, const std::vector<float>& p) {
+    double* acc = &part[c * b];
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t t = 0; t < b; ++t) {
+        const double r = (i == j0 + t ? 1.0 : 0.0) - double(p[i * b + t]);
+        acc[t] += r * r;
+      }
+  });
+  for (int64_t t = 0; t < b; ++t) {
+    double sum = 0;
+    for (int64_t c = 0; c < chunks; ++c) sum += part[c * b + t];
+    out[t] = sum;
+  }
+}
+
+// Squared residual norm of every column, block by block, each block by the cheaper of scattered
+// sparse products and one SIMD block product.
+std::vector<double> residual_norms(const Csr& l, const Csr& l_rows, const Columns& m, int64_t width, TrainContext& ctx) {
+  const int64_t n = l.rows;
+  std::vector<double> out(n);
+  for (int64_t j0 = 0; j0 < n; j0 += width) {
+    const int64_t b = std::min(width, n - j0);
+    std::vector<const std::vector<int32_t>*> idx;
+    for (int64_t t = 0; t < b; ++t) idx.push_back(&m.rows[j0 + t]);
+    if (block_is_cheaper<float>(l, idx)) {
+      block_residual_norms(l_rows, m, j0, b, ctx, &out[j0]);
+      continue;
+    }
+    parallel_chunks(b, 16, ctx.threads(), [&](int64_t t0, int64_t t1, int) {
+      Scratch s(n);
+      std::vector<int32_t> ri;
+      std::vector<double> rv;
+      for (int64_t t = t0; t < t1; ++t) {
+        residual(l, m, j0 + t, s, ri, rv);
+        out[j0 + t] = sq_norm(rv);
+      }
+    });
+  }
   return out;
 }
 
@@ -107,30 +206,9 @@ double mean(const std::vector<double>& v) {
   return v.empty() ? 0.0 : s / double(v.size());
 }
 
-// Minimal-residual update of column j: returns the new column (sorted, diagonal first).
-void mr_update(const Csr& l, const Columns& m, int64_t j, Scratch& s, std::vector<int32_t>& out_rows,
-               std::vector<float>& out_vals) {
-  std::vector<int32_t> ri, li;
-  std::vector<double> rv, lv;
-  residual(l, m, j, s, ri, rv);
-  out_rows = m.rows[j];
-  out_vals = m.vals[j];
-  if (ri.empty()) return;
-  l_times(l, ri, rv, s);
-  s.take(li, lv);
-  // ⟨r, Lr⟩ over the rows both have.
-  double num = 0;
-  for (size_t a = 0, b = 0; a < ri.size() && b < li.size();) {
-    if (ri[a] < li[b]) ++a;
-    else if (ri[a] > li[b]) ++b;
-    else num += rv[a++] * lv[b++];
-  }
-  const double den = sq_norm(lv);
-  if (!(den > 0)) return;
-  const double alpha = num / den;
-  // Merge m_j (diagonal first, then sorted rows > j) with α·r (rows > j).
-  const std::vector<int32_t>& mr = m.rows[j];
-  const std::vector<float>& mv = m.vals[j];
+// m_j + α·r (m_j diagonal first, then sorted rows > j; r has rows > j only), exact zeros dropped.
+void apply_step(const std::vector<int32_t>& mr, const std::vector<float>& mv, double alpha, const std::vector<int32_t>& ri,
+                const std::vector<double>& rv, std::vector<int32_t>& out_rows, std::vector<float>& out_vals) {
   out_rows.clear();
   out_vals.clear();
   out_rows.push_back(mr[0]);
@@ -148,7 +226,6 @@ void mr_update(const Csr& l, const Columns& m, int64_t j, Scratch& s, std::vecto
       out_vals.push_back(static_cast<float>(double(mv[a++]) + alpha * rv[b++]));
     }
   }
-  // Entries that cancelled exactly carry no information.
   size_t w = 1;
   for (size_t t = 1; t < out_rows.size(); ++t)
     if (out_vals[t] != 0.0f) {
@@ -158,6 +235,22 @@ void mr_update(const Csr& l, const Columns& m, int64_t j, Scratch& s, std::vecto
     }
   out_rows.resize(w);
   out_vals.resize(w);
+}
+
+// The minimal-residual step length α = ⟨r, Lr⟩ / ‖Lr‖² for a sparse r, or 0 when Lr = 0.
+double mr_alpha_sparse(const Csr& l, const std::vector<int32_t>& ri, const std::vector<double>& rv, Scratch& s) {
+  std::vector<int32_t> li;
+  std::vector<double> lv;
+  l_times(l, ri, rv, s);
+  s.take(li, lv);
+  double num = 0;
+  for (size_t a = 0, b = 0; a < ri.size() && b < li.size();) {
+    if (ri[a] < li[b]) ++a;
+    else if (ri[a] > li[b]) ++b;
+    else num += rv[a++] * lv[b++];
+  }
+  const double den = sq_norm(lv);
+  return den > 0 ? num / den : 0.0;
 }
 
 // Keeps the total number of entries at the target by removing the globally smallest off-diagonal
@@ -191,7 +284,11 @@ class GlobalSparsifier {
     std::sort(dirty.begin(), dirty.end());
     dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
     for (int64_t j : dirty) compact(j);
+    last_pruned_ = std::move(dirty);
   }
+
+  // Columns that lost entries in the last enforce().
+  const std::vector<int64_t>& last_pruned() const { return last_pruned_; }
 
  private:
   struct Entry {
@@ -240,6 +337,7 @@ class GlobalSparsifier {
   Columns& m_;
   int64_t target_;
   std::vector<uint32_t> version_;
+  std::vector<int64_t> last_pruned_;
   std::priority_queue<Entry, std::vector<Entry>, Larger> heap_;
 };
 
@@ -270,16 +368,79 @@ Columns from_csr(const Csr& c) {
   return m;
 }
 
-// Runs the MR update on `cols` (in parallel), then swaps the results in, in column order.
-void update_columns(const Csr& l, Columns& m, const std::vector<int64_t>& cols, GlobalSparsifier& sp, TrainContext& ctx) {
-  const int64_t n = l.rows;
-  std::vector<std::vector<int32_t>> new_rows(cols.size());
-  std::vector<std::vector<float>> new_vals(cols.size());
-  parallel_chunks(static_cast<int64_t>(cols.size()), 8, ctx.threads(), [&](int64_t b, int64_t e, int) {
-    Scratch s(n);
-    for (int64_t t = b; t < e; ++t) mr_update(l, m, cols[t], s, new_rows[t], new_vals[t]);
+// α for every column of a block at once from one block product P = L·R; the per-column dot products
+// are summed over fixed row chunks in a fixed order, so α does not depend on the thread count.
+std::vector<double> mr_alpha_dense(const Csr& l_rows, const std::vector<std::vector<int32_t>>& ri,
+                                   const std::vector<std::vector<double>>& rv, TrainContext& ctx) {
+  const int64_t n = l_rows.rows, b = static_cast<int64_t>(ri.size());
+  std::vector<const std::vector<int32_t>*> idx;
+  std::vector<const std::vector<double>*> val;
+  for (int64_t t = 0; t < b; ++t) {
+    idx.push_back(&ri[t]);
+    val.push_back(&rv[t]);
+  }
+  const std::vector<float> r = dense_block(n, idx, val);
+  const int64_t chunks = (n + kRowChunk - 1) / kRowChunk;
+  std::vector<double> num(chunks * b, 0.0), den(chunks * b, 0.0);
+  l_times_block(l_rows, r, b, ctx, [&](int64_t c, int64_t i0, int64_t i1, const std::vector<float>& p) {
+    double* nu = &num[c * b];
+    double* de = &den[c * b];
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t t = 0; t < b; ++t) {
+        nu[t] += double(r[i * b + t]) * p[i * b + t];
+        de[t] += double(p[i * b + t]) * p[i * b + t];
+      }
   });
-  for (size_t t = 0; t < cols.size(); ++t) {
+  std::vector<double> alpha(b, 0.0);
+  for (int64_t t = 0; t < b; ++t) {
+    double nn = 0, dd = 0;
+    for (int64_t c = 0; c < chunks; ++c) {
+      nn += num[c * b + t];
+      dd += den[c * b + t];
+    }
+    alpha[t] = dd > 0 ? nn / dd : 0.0;
+  }
+  return alpha;
+}
+
+// Runs the MR update on `cols`, then swaps the results in, in column order. L·r is formed per
+// column from sparse r when the residuals are sparse, and as one SIMD block product when they are
+// dense enough that the block product costs less.
+std::vector<int64_t> update_columns(const Csr& l, const Csr& l_rows, Columns& m, const std::vector<int64_t>& cols,
+                                    GlobalSparsifier& sp, TrainContext& ctx) {
+  const int64_t n = l.rows, b = static_cast<int64_t>(cols.size());
+  std::vector<std::vector<int32_t>> ri(b);
+  std::vector<std::vector<double>> rv(b);
+  parallel_chunks(b, 8, ctx.threads(), [&](int64_t t0, int64_t t1, int) {
+    Scratch s(n);
+    for (int64_t t = t0; t < t1; ++t) residual(l, m, cols[t], s, ri[t], rv[t]);
+  });
+  std::vector<const std::vector<int32_t>*> ridx;
+  for (int64_t t = 0; t < b; ++t) ridx.push_back(&ri[t]);
+  std::vector<double> alpha(b, 0.0);
+  if (block_is_cheaper<double>(l, ridx)) {
+    alpha = mr_alpha_dense(l_rows, ri, rv, ctx);
+  } else {
+    parallel_chunks(b, 8, ctx.threads(), [&](int64_t t0, int64_t t1, int) {
+      Scratch s(n);
+      for (int64_t t = t0; t < t1; ++t)
+        if (!ri[t].empty()) alpha[t] = mr_alpha_sparse(l, ri[t], rv[t], s);
+    });
+  }
+  std::vector<std::vector<int32_t>> new_rows(b);
+  std::vector<std::vector<float>> new_vals(b);
+  parallel_chunks(b, 8, ctx.threads(), [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t j = cols[t];
+      if (ri[t].empty() || alpha[t] == 0.0) {
+        new_rows[t] = m.rows[j];
+        new_vals[t] = m.vals[j];
+      } else {
+        apply_step(m.rows[j], m.vals[j], alpha[t], ri[t], rv[t], new_rows[t], new_vals[t]);
+      }
+    }
+  });
+  for (int64_t t = 0; t < b; ++t) {
     const int64_t j = cols[t];
     m.nnz += static_cast<int64_t>(new_rows[t].size()) - static_cast<int64_t>(m.rows[j].size());
     m.rows[j] = std::move(new_rows[t]);
@@ -287,13 +448,33 @@ void update_columns(const Csr& l, Columns& m, const std::vector<int64_t>& cols, 
     sp.replaced(j);
   }
   sp.enforce();
+  std::vector<int64_t> changed(cols);
+  changed.insert(changed.end(), sp.last_pruned().begin(), sp.last_pruned().end());
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  return changed;
+}
+
+// Refreshes the squared residual norms of the given columns only.
+void refresh_norms(const Csr& l, const Columns& m, const std::vector<int64_t>& cols, std::vector<double>& norms,
+                   TrainContext& ctx) {
+  const int64_t n = l.rows;
+  parallel_chunks(static_cast<int64_t>(cols.size()), 16, ctx.threads(), [&](int64_t t0, int64_t t1, int) {
+    Scratch s(n);
+    std::vector<int32_t> ri;
+    std::vector<double> rv;
+    for (int64_t t = t0; t < t1; ++t) {
+      residual(l, m, cols[t], s, ri, rv);
+      norms[cols[t]] = sq_norm(rv);
+    }
+  });
 }
 
 }  // namespace
 
 double inverse_loss(const Csr& l, const Csr& m, TrainContext& ctx) {
   Columns cm = from_csr(m);
-  return mean(residual_norms(l, cm, ctx));
+  return mean(residual_norms(l, transpose(l), cm, 64, ctx));
 }
 
 Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainContext& ctx, std::vector<double>* losses) {
@@ -313,6 +494,7 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
   target_nnz = std::max<int64_t>(target_nnz, n);
   GlobalSparsifier sp(m, target_nnz);
   sp.enforce();
+  const Csr l_rows = transpose(l);  // L by rows, for the block products
   const double density = double(target_nnz) / (double(n) * double(n));
   const int64_t width = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(double(n) * density)));
   const int total_steps = opts.scans + opts.finetune;
@@ -324,7 +506,7 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
                total_steps ? double(step) / total_steps : 1.0, loss);
     return loss;
   };
-  std::vector<double> norms = residual_norms(l, m, ctx);
+  std::vector<double> norms = residual_norms(l, l_rows, m, width, ctx);
   double loss = record(norms);
   const double sqrt_n = std::sqrt(double(n));
   for (int s = 1; s <= opts.scans; ++s) {
@@ -336,11 +518,11 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
       cols.clear();
       for (int64_t j = b0; j < std::min(n, b0 + width); ++j)
         if (std::sqrt(norms[j]) / sqrt_n > thr) cols.push_back(j);
-      if (!cols.empty()) update_columns(l, m, cols, sp, ctx);
+      if (!cols.empty()) update_columns(l, l_rows, m, cols, sp, ctx);
       if ((b0 / width) % 64 == 0) ctx.check_abort();
     }
     ++step;
-    norms = residual_norms(l, m, ctx);
+    norms = residual_norms(l, l_rows, m, width, ctx);
     loss = record(norms);
   }
   for (int f = 1; f <= opts.finetune; ++f) {
@@ -355,9 +537,9 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
     for (int64_t t = 0; t < k; ++t)
       if (ranked[t].first > 0) cols.push_back(ranked[t].second);
     std::sort(cols.begin(), cols.end());
-    if (!cols.empty()) update_columns(l, m, cols, sp, ctx);
+    // Only the updated columns and those that lost entries to sparsification change residual.
+    if (!cols.empty()) refresh_norms(l, m, update_columns(l, l_rows, m, cols, sp, ctx), norms, ctx);
     ++step;
-    norms = residual_norms(l, m, ctx);
     loss = record(norms);
   }
   return to_csr(m, n);
