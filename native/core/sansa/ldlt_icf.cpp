@@ -42,6 +42,70 @@ void gram_column(const Csr& x, const Csr& xt, int64_t c, const double* scale, st
   }
 }
 
+// Lower parts of upcoming columns of P Ã Pᵀ, computed in parallel a window at a time so the
+// sequential factorization only consumes them. The window holds at most ~2M entries (24 MB).
+class GramColumnWindow {
+ public:
+  GramColumnWindow(const Csr& x, const Csr& xt, const std::vector<double>& scale, const std::vector<int64_t>& perm,
+                   const std::vector<int64_t>& inv, int threads)
+      : x_(x), xt_(xt), scale_(scale), perm_(perm), inv_(inv), threads_(threads), n_(static_cast<int64_t>(perm.size())) {
+    // Work per column is about Σ over its users of their row lengths: used to size windows.
+    cost_.resize(n_);
+    for (int64_t c = 0; c < n_; ++c) {
+      int64_t w = 0;
+      for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) w += x.row_size(xt.indices[p]);
+      cost_[c] = w;
+    }
+  }
+
+  // Row indices (permuted, > j) and values of column j; valid until the next call that refills.
+  void get(int64_t j, const std::vector<int32_t>*& rows, const std::vector<double>*& vals) {
+    if (j < begin_ || j >= end_) fill(j);
+    rows = &rows_[j - begin_];
+    vals = &vals_[j - begin_];
+  }
+
+ private:
+  void fill(int64_t j0) {
+    int64_t j1 = j0, budget = 0;
+    while (j1 < n_ && (j1 == j0 || budget + cost_[perm_[j1]] <= (int64_t(2) << 20)) && j1 - j0 < 4096) budget += cost_[perm_[j1++]];
+    begin_ = j0;
+    end_ = j1;
+    rows_.assign(j1 - j0, {});
+    vals_.assign(j1 - j0, {});
+    parallel_chunks(j1 - j0, 4, threads_, [&](int64_t b, int64_t e, int) {
+      std::vector<double> acc(n_, 0.0);
+      std::vector<uint8_t> mark(n_, 0);
+      std::vector<int32_t> touched;
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t j = j0 + t;
+        gram_column(x_, xt_, perm_[j], scale_.data(), acc, mark, touched);
+        for (int32_t k : touched) {
+          const int64_t i = inv_[k];
+          if (i > j && acc[k] != 0.0) {
+            rows_[t].push_back(static_cast<int32_t>(i));
+            vals_[t].push_back(acc[k]);
+          }
+          acc[k] = 0.0;
+          mark[k] = 0;
+        }
+      }
+    });
+  }
+
+  const Csr& x_;
+  const Csr& xt_;
+  const std::vector<double>& scale_;
+  const std::vector<int64_t>& perm_;
+  const std::vector<int64_t>& inv_;
+  int threads_;
+  int64_t n_;
+  std::vector<int64_t> cost_;
+  int64_t begin_ = 0, end_ = 0;
+  std::vector<std::vector<int32_t>> rows_;
+  std::vector<std::vector<double>> vals_;
+};
+
 struct IcfFactor {
   std::vector<int64_t> col_ptr;
   std::vector<int32_t> rows;
@@ -61,9 +125,10 @@ bool icf_attempt(const Csr& x, const Csr& xt, const std::vector<double>& scale, 
   f.rows.reserve(n + offdiag_budget);
   f.vals.reserve(n + offdiag_budget);
   std::vector<int64_t> head(n, -1), link(n, -1), next_pos(n, 0);
-  std::vector<double> acc(n, 0.0), a(n, 0.0);
-  std::vector<uint8_t> mark(n, 0), amark(n, 0);
-  std::vector<int32_t> touched, cand;
+  std::vector<double> a(n, 0.0);
+  std::vector<uint8_t> amark(n, 0);
+  std::vector<int32_t> cand;
+  GramColumnWindow window(x, xt, scale, perm, inv, ctx.threads());
   std::vector<std::pair<double, int32_t>> ranked;
   int64_t used = 0;
   for (int64_t j = 0; j < n; ++j) {
@@ -72,17 +137,15 @@ bool icf_attempt(const Csr& x, const Csr& xt, const std::vector<double>& scale, 
       ctx.report("factorize", double(j) / double(n));
     }
     // a = strictly lower part of column j of P Ã Pᵀ.
-    gram_column(x, xt, perm[j], scale.data(), acc, mark, touched);
+    const std::vector<int32_t>* grows;
+    const std::vector<double>* gvals;
+    window.get(j, grows, gvals);
     cand.clear();
-    for (int32_t k : touched) {
-      const int64_t i = inv[k];
-      if (i > j && acc[k] != 0.0) {
-        a[i] = acc[k];
-        amark[i] = 1;
-        cand.push_back(static_cast<int32_t>(i));
-      }
-      acc[k] = 0.0;
-      mark[k] = 0;
+    for (size_t t = 0; t < grows->size(); ++t) {
+      const int32_t i = (*grows)[t];
+      a[i] = (*gvals)[t];
+      amark[i] = 1;
+      cand.push_back(i);
     }
     // Left-looking updates from every earlier column with an entry in row j.
     for (int64_t k = head[j]; k >= 0;) {

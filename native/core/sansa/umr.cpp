@@ -65,6 +65,17 @@ struct Scratch {
   }
 };
 
+// One Scratch per worker thread, allocated once per UMR run (a fresh one per block would zero
+// n doubles per thread per block, which dominated on large catalogues).
+struct ScratchPool {
+  std::vector<Scratch> per_thread;
+  ScratchPool(int threads, int64_t n) {
+    per_thread.reserve(threads);
+    for (int t = 0; t < threads; ++t) per_thread.emplace_back(n);
+  }
+  Scratch& operator[](int tid) { return per_thread[tid]; }
+};
+
 // y = L·v for a sparse v (L by columns).
 template <class V>
 void l_times(const Csr& l, const std::vector<int32_t>& idx, const std::vector<V>& val, Scratch& s) {
@@ -91,6 +102,22 @@ void residual(const Csr& l, const Columns& m, int64_t j, Scratch& s, std::vector
     }
   ri.resize(w);
   rv.resize(w);
+}
+
+// ‖e_j − L m_j‖² without materialising the residual (no sort needed for a norm).
+double residual_norm2(const Csr& l, const Columns& m, int64_t j, Scratch& s) {
+  l_times(l, m.rows[j], m.vals[j], s);
+  double sum = 0;
+  bool seen_j = false;
+  for (int32_t i : s.touched) {
+    const double r = (i == j ? 1.0 : 0.0) - s.acc[i];
+    seen_j |= i == j;
+    sum += r * r;
+    s.acc[i] = 0.0;
+    s.mark[i] = 0;
+  }
+  s.touched.clear();
+  return seen_j ? sum : sum + 1.0;
 }
 
 double sq_norm(const std::vector<double>& v) {
@@ -176,27 +203,24 @@ void block_residual_norms(const Csr& l_rows, const Columns& m, int64_t j0, int64
 
 // Squared residual norm of every column, block by block, each block by the cheaper of scattered
 // sparse products and one SIMD block product.
-std::vector<double> residual_norms(const Csr& l, const Csr& l_rows, const Columns& m, int64_t width, TrainContext& ctx) {
+std::vector<double> residual_norms(const Csr& l, const Csr& l_rows, const Columns& m, int64_t width, ScratchPool& pool,
+                                   TrainContext& ctx) {
   const int64_t n = l.rows;
   std::vector<double> out(n);
+  std::vector<int64_t> sparse_cols;
   for (int64_t j0 = 0; j0 < n; j0 += width) {
     const int64_t b = std::min(width, n - j0);
     std::vector<const std::vector<int32_t>*> idx;
     for (int64_t t = 0; t < b; ++t) idx.push_back(&m.rows[j0 + t]);
-    if (block_is_cheaper<float>(l, idx)) {
+    if (block_is_cheaper<float>(l, idx))
       block_residual_norms(l_rows, m, j0, b, ctx, &out[j0]);
-      continue;
-    }
-    parallel_chunks(b, 16, ctx.threads(), [&](int64_t t0, int64_t t1, int) {
-      Scratch s(n);
-      std::vector<int32_t> ri;
-      std::vector<double> rv;
-      for (int64_t t = t0; t < t1; ++t) {
-        residual(l, m, j0 + t, s, ri, rv);
-        out[j0 + t] = sq_norm(rv);
-      }
-    });
+    else
+      for (int64_t t = 0; t < b; ++t) sparse_cols.push_back(j0 + t);
   }
+  // All columns that are cheaper one by one, in a single parallel pass.
+  parallel_chunks(static_cast<int64_t>(sparse_cols.size()), 64, ctx.threads(), [&](int64_t t0, int64_t t1, int tid) {
+    for (int64_t t = t0; t < t1; ++t) out[sparse_cols[t]] = residual_norm2(l, m, sparse_cols[t], pool[tid]);
+  });
   return out;
 }
 
@@ -407,13 +431,12 @@ std::vector<double> mr_alpha_dense(const Csr& l_rows, const std::vector<std::vec
 // column from sparse r when the residuals are sparse, and as one SIMD block product when they are
 // dense enough that the block product costs less.
 std::vector<int64_t> update_columns(const Csr& l, const Csr& l_rows, Columns& m, const std::vector<int64_t>& cols,
-                                    GlobalSparsifier& sp, TrainContext& ctx) {
-  const int64_t n = l.rows, b = static_cast<int64_t>(cols.size());
+                                    GlobalSparsifier& sp, ScratchPool& pool, TrainContext& ctx) {
+  const int64_t b = static_cast<int64_t>(cols.size());
   std::vector<std::vector<int32_t>> ri(b);
   std::vector<std::vector<double>> rv(b);
-  parallel_chunks(b, 8, ctx.threads(), [&](int64_t t0, int64_t t1, int) {
-    Scratch s(n);
-    for (int64_t t = t0; t < t1; ++t) residual(l, m, cols[t], s, ri[t], rv[t]);
+  parallel_chunks(b, 8, ctx.threads(), [&](int64_t t0, int64_t t1, int tid) {
+    for (int64_t t = t0; t < t1; ++t) residual(l, m, cols[t], pool[tid], ri[t], rv[t]);
   });
   std::vector<const std::vector<int32_t>*> ridx;
   for (int64_t t = 0; t < b; ++t) ridx.push_back(&ri[t]);
@@ -421,10 +444,9 @@ std::vector<int64_t> update_columns(const Csr& l, const Csr& l_rows, Columns& m,
   if (block_is_cheaper<double>(l, ridx)) {
     alpha = mr_alpha_dense(l_rows, ri, rv, ctx);
   } else {
-    parallel_chunks(b, 8, ctx.threads(), [&](int64_t t0, int64_t t1, int) {
-      Scratch s(n);
+    parallel_chunks(b, 8, ctx.threads(), [&](int64_t t0, int64_t t1, int tid) {
       for (int64_t t = t0; t < t1; ++t)
-        if (!ri[t].empty()) alpha[t] = mr_alpha_sparse(l, ri[t], rv[t], s);
+        if (!ri[t].empty()) alpha[t] = mr_alpha_sparse(l, ri[t], rv[t], pool[tid]);
     });
   }
   std::vector<std::vector<int32_t>> new_rows(b);
@@ -457,16 +479,9 @@ std::vector<int64_t> update_columns(const Csr& l, const Csr& l_rows, Columns& m,
 
 // Refreshes the squared residual norms of the given columns only.
 void refresh_norms(const Csr& l, const Columns& m, const std::vector<int64_t>& cols, std::vector<double>& norms,
-                   TrainContext& ctx) {
-  const int64_t n = l.rows;
-  parallel_chunks(static_cast<int64_t>(cols.size()), 16, ctx.threads(), [&](int64_t t0, int64_t t1, int) {
-    Scratch s(n);
-    std::vector<int32_t> ri;
-    std::vector<double> rv;
-    for (int64_t t = t0; t < t1; ++t) {
-      residual(l, m, cols[t], s, ri, rv);
-      norms[cols[t]] = sq_norm(rv);
-    }
+                   ScratchPool& pool, TrainContext& ctx) {
+  parallel_chunks(static_cast<int64_t>(cols.size()), 16, ctx.threads(), [&](int64_t t0, int64_t t1, int tid) {
+    for (int64_t t = t0; t < t1; ++t) norms[cols[t]] = residual_norm2(l, m, cols[t], pool[tid]);
   });
 }
 
@@ -474,7 +489,8 @@ void refresh_norms(const Csr& l, const Columns& m, const std::vector<int64_t>& c
 
 double inverse_loss(const Csr& l, const Csr& m, TrainContext& ctx) {
   Columns cm = from_csr(m);
-  return mean(residual_norms(l, transpose(l), cm, 64, ctx));
+  ScratchPool pool(ctx.threads(), l.rows);
+  return mean(residual_norms(l, transpose(l), cm, 64, pool, ctx));
 }
 
 Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainContext& ctx, std::vector<double>* losses) {
@@ -495,6 +511,7 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
   GlobalSparsifier sp(m, target_nnz);
   sp.enforce();
   const Csr l_rows = transpose(l);  // L by rows, for the block products
+  ScratchPool pool(ctx.threads(), n);
   const double density = double(target_nnz) / (double(n) * double(n));
   const int64_t width = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(double(n) * density)));
   const int total_steps = opts.scans + opts.finetune;
@@ -506,7 +523,7 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
                total_steps ? double(step) / total_steps : 1.0, loss);
     return loss;
   };
-  std::vector<double> norms = residual_norms(l, l_rows, m, width, ctx);
+  std::vector<double> norms = residual_norms(l, l_rows, m, width, pool, ctx);
   double loss = record(norms);
   const double sqrt_n = std::sqrt(double(n));
   for (int s = 1; s <= opts.scans; ++s) {
@@ -518,11 +535,11 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
       cols.clear();
       for (int64_t j = b0; j < std::min(n, b0 + width); ++j)
         if (std::sqrt(norms[j]) / sqrt_n > thr) cols.push_back(j);
-      if (!cols.empty()) update_columns(l, l_rows, m, cols, sp, ctx);
+      if (!cols.empty()) update_columns(l, l_rows, m, cols, sp, pool, ctx);
       if ((b0 / width) % 64 == 0) ctx.check_abort();
     }
     ++step;
-    norms = residual_norms(l, l_rows, m, width, ctx);
+    norms = residual_norms(l, l_rows, m, width, pool, ctx);
     loss = record(norms);
   }
   for (int f = 1; f <= opts.finetune; ++f) {
@@ -538,7 +555,7 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
       if (ranked[t].first > 0) cols.push_back(ranked[t].second);
     std::sort(cols.begin(), cols.end());
     // Only the updated columns and those that lost entries to sparsification change residual.
-    if (!cols.empty()) refresh_norms(l, m, update_columns(l, l_rows, m, cols, sp, ctx), norms, ctx);
+    if (!cols.empty()) refresh_norms(l, m, update_columns(l, l_rows, m, cols, sp, pool, ctx), norms, pool, ctx);
     ++step;
     loss = record(norms);
   }
