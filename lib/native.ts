@@ -114,6 +114,13 @@ export interface NativeBinding {
   easeFromWeights(nItems: number, weights: Float32Array): NativeModelHandle;
   sansaFit(x: CsrArrays, opts: NativeSansaOptions, job: NativeJobOptions): Promise<{ model: NativeModelHandle; stats: NativeSansaStats }>;
   sansaFromWeights(encoder: CsrArrays, decoder: CsrArrays): NativeModelHandle;
+  infaeFit(
+    support: CsrArrays,
+    opts: { lambdas: Float64Array; float64: boolean; validation?: { inputs: CsrArrays; targets: CsrArrays } },
+    job: NativeJobOptions,
+  ): Promise<{ model: NativeModelHandle; lambda: number; grid: { lambda: number; hr100: number }[]; seconds: { gram: number; kernel: number; solve: number } }>;
+  infaeFromWeights(support: CsrArrays, alphaT: Float32Array): NativeModelHandle;
+  infaeKernel(rows: CsrArrays, support: CsrArrays): Float32Array;
   fixedScores(scores: Float32Array, rows: number, items: number): NativeModelHandle;
   score(model: NativeModelHandle, inputs: CsrArrays, job: NativeJobOptions): Promise<Float32Array>;
   recommend(

@@ -24,6 +24,20 @@ export class IdMap {
     return new IdMap([...ids]);
   }
 
+  /** Every id of the given maps, in first-seen order (e.g. the items of train, validation and test files). */
+  static union(...maps: IdMap[]): IdMap {
+    const seen = new Set<string>();
+    const ids: ExternalId[] = [];
+    for (const m of maps)
+      for (const id of m.ids) {
+        const key = String(id);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        ids.push(id);
+      }
+    return new IdMap(ids);
+  }
+
   /** External id i for every index i (no mapping was given). */
   static identity(n: number): IdMap {
     return new IdMap(Array.from({ length: n }, (_, i) => i));

@@ -21,6 +21,7 @@
 #include "model/recommend.hpp"
 #include "model_handle.hpp"
 #include "sansa/sansa.hpp"
+#include "infae/infae.hpp"
 
 namespace cfkit_addon {
 
@@ -150,6 +151,82 @@ Napi::Value sansa_from_weights(const Napi::CallbackInfo& info) {
     cfkit::Csr enc = csr_from_js(info[0], "encoder"), dec = csr_from_js(info[1], "decoder");
     if (enc.cols != dec.rows || enc.rows != dec.cols) fail(ErrorCode::Format, "SANSA encoder and decoder shapes disagree");
     return ModelHandle::wrap(env, std::make_shared<cfkit::SansaModel>(std::move(enc), std::move(dec)));
+  });
+}
+
+// infaeFit(support: Csr, {lambdas: Float64Array, float64, validation?: {inputs, targets}}, jobOptions)
+//   -> Promise<{model, lambda, grid: [{lambda, hr100}], seconds: {gram, kernel, solve}}>
+Napi::Value infae_fit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto xs = std::make_shared<cfkit::Csr>(csr_from_js(info[0], "support matrix"));
+    Napi::Object o = info[1].As<Napi::Object>();
+    cfkit::InfAeFitOptions opts;
+    opts.lambdas = vector_from_typed<double>(o.Get("lambdas"), "lambdas");
+    opts.float64 = bool_field(o, "float64", false);
+    std::shared_ptr<cfkit::Csr> vin, vtg;
+    if (o.Get("validation").IsObject()) {
+      Napi::Object v = o.Get("validation").As<Napi::Object>();
+      vin = std::make_shared<cfkit::Csr>(csr_from_js(v.Get("inputs"), "validation inputs"));
+      vtg = std::make_shared<cfkit::Csr>(csr_from_js(v.Get("targets"), "validation targets"));
+      if (vin->cols != xs->cols || vtg->cols != xs->cols || vin->rows != vtg->rows)
+        fail(ErrorCode::Input, "validation inputs and targets must match the support's items and each other's rows");
+    }
+    auto res = std::make_shared<cfkit::InfAeFitResult>();
+    return start_job(
+        env, "cfkit.infaeFit", job_options(info[2]),
+        [xs, opts, vin, vtg, res](cfkit::TrainContext& ctx) { *res = cfkit::fit_infae(*xs, opts, vin.get(), vtg.get(), ctx); },
+        [res](Napi::Env e) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(e);
+          r.Set("model", ModelHandle::wrap(e, res->model));
+          r.Set("lambda", res->lambda);
+          Napi::Array grid = Napi::Array::New(e, res->grid.size());
+          for (size_t g = 0; g < res->grid.size(); ++g) {
+            Napi::Object p = Napi::Object::New(e);
+            p.Set("lambda", res->grid[g].lambda);
+            p.Set("hr100", res->grid[g].validation_hr100);
+            grid.Set(static_cast<uint32_t>(g), p);
+          }
+          r.Set("grid", grid);
+          Napi::Object sec = Napi::Object::New(e);
+          sec.Set("gram", res->seconds_gram);
+          sec.Set("kernel", res->seconds_kernel);
+          sec.Set("solve", res->seconds_solve);
+          r.Set("seconds", sec);
+          return r;
+        });
+  });
+}
+
+// infaeKernel(rows: Csr, support: Csr) -> Float32Array (rows x support): the NTK, for checks and
+// for users who want the kernel itself.
+Napi::Value infae_kernel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    cfkit::Csr rows = csr_from_js(info[0], "rows"), xs = csr_from_js(info[1], "support");
+    if (rows.cols != xs.cols) fail(ErrorCode::Input, "rows and support must have the same items");
+    if (rows.rows * xs.rows > (int64_t(1) << 28)) fail(ErrorCode::Input, "kernel too large to return at once");
+    const int64_t nr = rows.rows, ns = xs.rows;
+    cfkit::InfAeModel model(std::move(xs), cfkit::Buffer<float>(0));
+    std::vector<float> out(nr * ns);
+    if (nr > 0) model.kernel_rows(rows, 0, nr, out.data());
+    return to_js(env, out);
+  });
+}
+
+// infaeFromWeights(support: Csr, alphaT: Float32Array) -> ModelHandle
+Napi::Value infae_from_weights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    cfkit::Csr xs = csr_from_js(info[0], "support");
+    std::vector<float> a = vector_from_typed<float>(info[1], "alphaT");
+    if (static_cast<int64_t>(a.size()) != xs.rows * xs.cols) fail(ErrorCode::Format, "∞-AE weights must hold items x support values");
+    cfkit::Buffer<float> buf(a.size());
+    for (size_t k = 0; k < a.size(); ++k) {
+      if (!std::isfinite(a[k])) fail(ErrorCode::Format, "∞-AE weights contain a non-finite value");
+      buf[k] = a[k];
+    }
+    return ModelHandle::wrap(env, std::make_shared<cfkit::InfAeModel>(std::move(xs), std::move(buf)));
   });
 }
 
@@ -293,6 +370,9 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("easeFromWeights", Napi::Function::New(env, ease_from_weights, "easeFromWeights"));
   exports.Set("sansaFit", Napi::Function::New(env, sansa_fit, "sansaFit"));
   exports.Set("sansaFromWeights", Napi::Function::New(env, sansa_from_weights, "sansaFromWeights"));
+  exports.Set("infaeFit", Napi::Function::New(env, infae_fit, "infaeFit"));
+  exports.Set("infaeKernel", Napi::Function::New(env, infae_kernel, "infaeKernel"));
+  exports.Set("infaeFromWeights", Napi::Function::New(env, infae_from_weights, "infaeFromWeights"));
   exports.Set("fixedScores", Napi::Function::New(env, fixed_scores, "fixedScores"));
   exports.Set("score", Napi::Function::New(env, score, "score"));
   exports.Set("recommend", Napi::Function::New(env, recommend, "recommend"));

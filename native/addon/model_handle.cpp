@@ -6,6 +6,7 @@
 #include "guard.hpp"
 #include "ease/ease.hpp"
 #include "sansa/sansa.hpp"
+#include "infae/infae.hpp"
 
 namespace cfkit_addon {
 
@@ -100,6 +101,16 @@ Napi::Value ModelHandle::export_array(const Napi::CallbackInfo& info) {
   std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   if (auto* ease = dynamic_cast<cfkit::EaseModel*>(model_.get())) {
     if (name == "weights") return to_js(env, ease->weights());
+  }
+  if (auto* inf = dynamic_cast<cfkit::InfAeModel*>(model_.get())) {
+    const cfkit::Csr& m = inf->support();
+    if (name == "alphaT") return to_js(env, inf->alpha_t());
+    if (name == "support.indptr") {
+      if (m.nnz() > INT32_MAX) fail(ErrorCode::Input, "matrix too large for Int32Array indptr");
+      return to_js(env, std::vector<int32_t>(m.indptr.begin(), m.indptr.end()));
+    }
+    if (name == "support.indices") return to_js(env, m.indices);
+    if (name == "support.values") return to_js(env, m.values);
   }
   if (auto* sansa = dynamic_cast<cfkit::SansaModel*>(model_.get())) {
     const size_t dot = name.find('.');
