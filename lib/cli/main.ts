@@ -9,6 +9,9 @@ import { holdoutUsers } from '../data/split';
 import { syntheticInteractions } from '../data/synthetic';
 import { evaluate, evaluateScores } from '../eval/metrics';
 import { EASE } from '../models/ease';
+import { InfiniteAE } from '../models/infae';
+import type { Recommender } from '../models/recommender';
+import { SANSA } from '../models/sansa';
 import { load } from '../models/load';
 import { version } from '../version';
 import { progressReporter } from './progress';
@@ -59,15 +62,52 @@ async function loadData(file: string, flags: DataFlags): Promise<Interactions> {
   return data;
 }
 
-async function fitEase(train: Interactions, l2: number, threads?: number): Promise<{ model: EASE; seconds: number }> {
+interface ModelFlags {
+  model?: string;
+  l2?: number;
+  density?: number;
+  factorizer?: 'cholmod' | 'icf';
+  scans?: number;
+  finetune?: number;
+  threads?: number;
+}
+
+const MODELS = ['ease', 'sansa', 'infae'];
+
+async function fitModel(train: Interactions, f: ModelFlags): Promise<{ model: Recommender; seconds: number }> {
   const bar = progressReporter();
   const t0 = performance.now();
+  const common = { threads: f.threads, onProgress: bar.onProgress };
   try {
-    const model = await EASE.fit(train, { l2, threads, onProgress: bar.onProgress });
+    let model: Recommender;
+    switch (f.model ?? 'ease') {
+      case 'ease':
+        model = await EASE.fit(train, { l2: f.l2 ?? 500, ...common });
+        break;
+      case 'sansa':
+        model = await SANSA.fit(train, { l2: f.l2, density: f.density, factorizer: f.factorizer, umr: { scans: f.scans, finetune: f.finetune }, ...common });
+        break;
+      case 'infae':
+        model = await InfiniteAE.fit(train, { lambda: f.l2, ...common });
+        break;
+      default:
+        throw new CfkitError('E_INPUT', `unknown model '${f.model}' (available: ${MODELS.join(', ')})`);
+    }
     return { model, seconds: (performance.now() - t0) / 1000 };
   } finally {
     bar.stop();
   }
+}
+
+function modelOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <type>', `model: ${MODELS.join(' | ')}`, 'ease')
+    .option('--l2 <x>', 'ridge strength (EASE/SANSA l2, ∞-AE λ); default per model', num)
+    .option('--density <x>', 'SANSA weight density', num)
+    .option('--factorizer <name>', "SANSA factorizer: 'cholmod' | 'icf'")
+    .option('--scans <n>', 'SANSA UMR scans', int)
+    .option('--finetune <n>', 'SANSA UMR finetune steps', int)
+    .option('--threads <n>', 'worker threads', int);
 }
 
 async function demo(opts: { users: number; items: number; seed: number; l2: number; threads?: number; json?: boolean }): Promise<void> {
@@ -79,7 +119,7 @@ async function demo(opts: { users: number; items: number; seed: number; l2: numb
     process.stdout.write(`cfkit ${version()} demo: synthetic data with planted clusters and power-law popularity\n`);
     process.stdout.write(`  ${data.toString()}; training on ${train.numUsers} users, testing on ${test.inputs.numUsers} held-out users\n\n`);
   }
-  const { model, seconds } = await fitEase(train, opts.l2, opts.threads);
+  const { model, seconds } = await fitModel(train, { model: 'ease', l2: opts.l2, threads: opts.threads });
   const metrics = ['recall@20', 'ndcg@100', 'hit@10', 'coverage@20'];
   const easeReport = await evaluate(model, test, metrics, { threads: opts.threads });
   // Popularity baseline: every user gets the training item counts as scores.
@@ -120,43 +160,37 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(demo);
 
-  dataOptions(program.command('train <data>'))
+  modelOptions(dataOptions(program.command('train <data>')))
     .description('train a model on a data file and save it')
-    .option('--model <type>', 'model type', 'ease')
-    .option('--l2 <x>', 'ridge strength', num, 500)
-    .option('--threads <n>', 'worker threads', int)
     .requiredOption('-o, --out <file>', 'where to save the model')
-    .action(async (file: string, o: DataFlags & { model: string; l2: number; threads?: number; out: string }) => {
-      if (o.model !== 'ease') throw new CfkitError('E_INPUT', `unknown model '${o.model}' (available: ease)`);
+    .action(async (file: string, o: DataFlags & ModelFlags & { out: string }) => {
       const data = await loadData(file, o);
-      const { model, seconds } = await fitEase(data, o.l2, o.threads);
+      const { model, seconds } = await fitModel(data, o);
       await model.save(o.out);
       model.dispose();
-      process.stdout.write(`trained EASE (l2=${o.l2}) in ${seconds.toFixed(2)} s; saved to ${o.out}\n`);
+      process.stdout.write(`trained ${model.type} in ${seconds.toFixed(2)} s; saved to ${o.out}\n`);
     });
 
-  dataOptions(program.command('evaluate <data>'))
+  modelOptions(dataOptions(program.command('evaluate <data>')))
     .description('hold out users (strong generalization), train on the rest, and report metrics')
-    .option('--l2 <x>', 'ridge strength', num, 500)
     .option('--test-users <n>', 'held-out test users', int, 600)
     .option('--min-interactions <n>', 'drop users with fewer interactions first', int, 5)
     .option('--metrics <list>', 'comma-separated metrics', 'recall@20,recall@50,ndcg@100')
     .option('--seed <n>', 'random seed', int, 42)
-    .option('--threads <n>', 'worker threads', int)
     .option('--json', 'machine-readable output')
-    .action(async (file: string, o: DataFlags & { l2: number; testUsers: number; minInteractions: number; metrics: string; seed: number; threads?: number; json?: boolean }) => {
+    .action(async (file: string, o: DataFlags & ModelFlags & { testUsers: number; minInteractions: number; metrics: string; seed: number; json?: boolean }) => {
       const data = (await loadData(file, o)).dropUsersBelow(o.minInteractions);
       const { train, test } = holdoutUsers(data, { testUsers: o.testUsers, seed: o.seed });
-      const { model, seconds } = await fitEase(train, o.l2, o.threads);
+      const { model, seconds } = await fitModel(train, o);
       const metrics = o.metrics.split(',').map((s) => s.trim()).filter(Boolean);
-      const report = await evaluate(model, test, metrics, { threads: o.threads });
+      const report = await evaluate(model, test, metrics, { threads: o.threads, train });
       model.dispose();
       if (o.json) {
-        process.stdout.write(JSON.stringify({ ...report, fitSeconds: seconds }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ model: model.type, ...report, fitSeconds: seconds }, null, 2) + '\n');
         return;
       }
       process.stdout.write(table(['metric', 'mean', 'stderr'], metrics.map((m) => [m, report.metrics[m.toLowerCase()], report.stderr[m.toLowerCase()]])) + '\n');
-      process.stdout.write(`\n${report.users} test users; fit ${seconds.toFixed(2)} s, evaluation ${report.seconds.toFixed(2)} s\n`);
+      process.stdout.write(`\n${model.type}: ${report.users} test users; fit ${seconds.toFixed(2)} s, evaluation ${report.seconds.toFixed(2)} s\n`);
     });
 
   program

@@ -36,6 +36,13 @@ describe('cfkit command', () => {
     expect(items.stdout).toMatch(/^new user: i\d+, i\d+, i\d+/);
     const ev = await run(process.execPath, [cli, 'evaluate', data, '--implicit', '--duplicates', 'max', '--l2', '20', '--test-users', '50', '--json']);
     expect(JSON.parse(ev.stdout).metrics['ndcg@100']).toBeGreaterThan(0);
+    for (const model of ['sansa', 'infae']) {
+      const file = path.join(dir, `${model}.cfk`);
+      const extra = model === 'sansa' ? ['--density', '0.1', '--factorizer', 'cholmod', '--l2', '20'] : ['--l2', '5'];
+      await run(process.execPath, [cli, 'train', data, '--implicit', '--model', model, ...extra, '-o', file]);
+      const out = JSON.parse((await run(process.execPath, [cli, 'recommend', '-m', file, '--user', 'u7', '-k', '4', '--json'])).stdout);
+      expect(out[0].items).toHaveLength(4);
+    }
   });
 
   test('errors are reported with their code and a non-zero exit', async () => {
