@@ -15,6 +15,8 @@ export type { EvaluateOptions, EvaluationReport } from './eval/metrics';
 export { EASE } from './models/ease';
 export type { EASEOptions } from './models/ease';
 export { SANSA } from './models/sansa';
+export { MatrixFactorization } from './models/mf';
+export type { MatrixFactorizationOptions, MatrixFactorizationInfo } from './models/mf';
 export { InfiniteAE, INFINITE_AE_LAMBDAS, infiniteAEBytes } from './models/infae';
 export type { InfiniteAEOptions, InfiniteAEFitInfo } from './models/infae';
 export type { SANSAOptions, SANSAStats, SANSAWeights, UMROptions, ICFOptions } from './models/sansa';

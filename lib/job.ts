@@ -8,8 +8,16 @@ export interface ProgressEvent {
   stage: string;
   /** Progress within the stage, 0..1. */
   fraction: number;
-  /** Training loss for stages that have one. */
+  /** Training loss for stages that have one (SANSA: UMR loss; MF: training RMSE). */
   loss?: number;
+  /** MF epoch figures: epoch number, RMSEs, seconds, learning rate, MASCOT switches, active factors. */
+  epoch?: number;
+  trainRmse?: number;
+  validRmse?: number;
+  seconds?: number;
+  lr?: number;
+  groupsSwitched?: number;
+  activeFactors?: number;
 }
 
 export interface RunOptions {
@@ -42,7 +50,7 @@ export async function runNative<T>(opts: RunOptions | undefined, start: (job: Na
   const onProgress = user
     ? (p: NativeProgress) => {
         try {
-          user(p.loss === undefined ? { stage: p.stage, fraction: p.fraction } : { ...p });
+          user(p.loss === undefined ? { stage: p.stage, fraction: p.fraction } : ({ ...p } as ProgressEvent));
         } catch (err) {
           process.emitWarning(`cfkit: onProgress callback threw: ${err instanceof Error ? err.message : String(err)}`);
         }

@@ -20,6 +20,7 @@ export interface NativeProgress {
   stage: string;
   fraction: number;
   loss?: number;
+  [figure: string]: number | string | undefined;
 }
 
 export interface NativeAbortFlag {
@@ -41,6 +42,16 @@ export interface NativeModelHandle {
   readonly disposed: boolean;
   /** A copy of a named model array (EASE 'weights'; SANSA 'encoder.indptr', 'decoder.values', …). */
   exportArray(name: string): Float32Array | Int32Array;
+}
+
+export interface NativeMfEpoch {
+  epoch: number;
+  trainRmse: number;
+  validRmse?: number;
+  seconds: number;
+  lr: number;
+  groupsSwitched: number;
+  activeFactors: number;
 }
 
 export interface NativeSansaStats {
@@ -121,12 +132,20 @@ export interface NativeBinding {
   ): Promise<{ model: NativeModelHandle; lambda: number; grid: { lambda: number; hr100: number }[]; seconds: { gram: number; kernel: number; solve: number } }>;
   infaeFromWeights(support: CsrArrays, alphaT: Float32Array): NativeModelHandle;
   infaeKernel(rows: CsrArrays, support: CsrArrays): Float32Array;
+  mfFit(
+    ratings: CsrArrays,
+    opts: Record<string, number | string | boolean>,
+    valid: CsrArrays | null,
+    job: NativeJobOptions,
+  ): Promise<{ model: NativeModelHandle; epochs: NativeMfEpoch[]; groupsTotal: number; dimensionOrder: Int32Array }>;
+  mfFromWeights(users: number, items: number, factors: number, p: Float32Array, q: Float32Array, foldInL2: number): NativeModelHandle;
+  mfPredict(model: NativeModelHandle, users: Int32Array, items: Int32Array): Float32Array;
   fixedScores(scores: Float32Array, rows: number, items: number): NativeModelHandle;
-  score(model: NativeModelHandle, inputs: CsrArrays, job: NativeJobOptions): Promise<Float32Array>;
+  score(model: NativeModelHandle, inputs: CsrArrays, job: NativeJobOptions, users?: Int32Array): Promise<Float32Array>;
   recommend(
     model: NativeModelHandle,
     inputs: CsrArrays,
-    opts: { k: number; maskInput: boolean; exclude?: CsrArrays },
+    opts: { k: number; maskInput: boolean; exclude?: CsrArrays; users?: Int32Array },
     job: NativeJobOptions,
   ): Promise<NativeTopK>;
   similarItems(
@@ -139,7 +158,7 @@ export interface NativeBinding {
     model: NativeModelHandle,
     inputs: CsrArrays,
     targets: CsrArrays,
-    opts: { kinds: Int32Array; ks: Int32Array; propensity?: Float32Array },
+    opts: { kinds: Int32Array; ks: Int32Array; propensity?: Float32Array; users?: Int32Array },
     job: NativeJobOptions,
   ): Promise<NativeEvalResult>;
   backendInfo(): NativeCpuInfo;

@@ -116,7 +116,7 @@ async function runEvaluation(
       handle,
       set.inputs.csr(),
       set.targets.csr(),
-      { kinds: Int32Array.from(parsed, (p) => KIND[p.kind]), ks: Int32Array.from(parsed, (p) => p.k), propensity },
+      { kinds: Int32Array.from(parsed, (p) => KIND[p.kind]), ks: Int32Array.from(parsed, (p) => p.k), propensity, users: set.users },
       job,
     ),
   );

@@ -3,12 +3,14 @@ import { readModelFile } from '../io/container';
 import { EASE } from './ease';
 import { SANSA } from './sansa';
 import { InfiniteAE } from './infae';
+import { MatrixFactorization } from './mf';
 import type { Recommender } from './recommender';
 
 const loaders: Record<string, (file: Awaited<ReturnType<typeof readModelFile>>, path: string) => Recommender> = {
   ease: (f, p) => EASE.fromModelFile(f, p),
   sansa: (f, p) => SANSA.fromModelFile(f, p),
   infae: (f, p) => InfiniteAE.fromModelFile(f, p),
+  mf: (f, p) => MatrixFactorization.fromModelFile(f, p),
 };
 
 /** Loads any model saved by cfkit; the file's type decides the class. Corrupt files give E_FORMAT. */

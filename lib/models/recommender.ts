@@ -136,12 +136,12 @@ export abstract class NativeRecommender implements Recommender {
     return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds);
   }
 
-  private async topk(inputs: CsrArrays, opts?: RecommendOptions): Promise<Recommendations> {
+  private async topk(inputs: CsrArrays, opts?: RecommendOptions, users?: Int32Array): Promise<Recommendations> {
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems);
     const exclude = this.excludeRows(opts, inputs.rows);
     const maskInput = opts?.maskInput ?? true;
-    const t = await runNative(opts, (job) => native().recommend(handle, inputs, { k, maskInput, exclude }, job));
+    const t = await runNative(opts, (job) => native().recommend(handle, inputs, { k, maskInput, exclude, users }, job));
     return this.wrap(t);
   }
 
@@ -156,7 +156,8 @@ export abstract class NativeRecommender implements Recommender {
   async recommendUsers(users: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations> {
     if (!this.history) throw new InputError('this model was saved without training history; use recommendItems() with each user\'s items');
     const rows = users.map((u) => this.history!.userIds.require(u, 'user'));
-    return this.topk(this.history.selectUsers(rows).csr(), opts);
+    // Models with per-user parameters (MF) score these rows by their learned user vectors.
+    return this.topk(this.history.selectUsers(rows).csr(), opts, Int32Array.from(rows));
   }
 
   /** Top-k for new users, each given as a list of external item ids. */

@@ -22,6 +22,7 @@
 #include "model_handle.hpp"
 #include "sansa/sansa.hpp"
 #include "infae/infae.hpp"
+#include "mf/mf.hpp"
 
 namespace cfkit_addon {
 
@@ -29,6 +30,18 @@ using cfkit::ErrorCode;
 using cfkit::fail;
 
 namespace {
+
+// Optional training-user index per input row, checked against the model's user count.
+std::shared_ptr<std::vector<int32_t>> row_users(const Napi::Value& v, const cfkit::Model& model, int64_t rows) {
+  if (!v.IsTypedArray()) return nullptr;
+  auto users = std::make_shared<std::vector<int32_t>>(vector_from_typed<int32_t>(v, "users"));
+  if (static_cast<int64_t>(users->size()) != rows) fail(ErrorCode::Input, "users must hold one index per input row");
+  const int64_t n = model.num_users();
+  if (n < 0) return nullptr;
+  for (int32_t u : *users)
+    if (u < 0 || u >= n) fail(ErrorCode::Input, "user index " + std::to_string(u) + " out of range [0, " + std::to_string(n) + ")");
+  return users;
+}
 
 Napi::Object topk_to_js(Napi::Env env, const cfkit::TopK& t) {
   Napi::Object o = Napi::Object::New(env);
@@ -230,6 +243,100 @@ Napi::Value infae_from_weights(const Napi::CallbackInfo& info) {
   });
 }
 
+// mfFit(ratings: Csr, options, valid: Csr | null, jobOptions) -> Promise<{model, epochs, groupsTotal, dimensionOrder}>
+Napi::Value mf_fit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto x = std::make_shared<cfkit::Csr>(csr_from_js(info[0], "ratings"));
+    Napi::Object o = info[1].As<Napi::Object>();
+    cfkit::MfOptions m;
+    m.factors = static_cast<int>(int_arg(o.Get("factors"), "factors", 1, 4096));
+    m.epochs = static_cast<int>(int_arg(o.Get("epochs"), "epochs", 1, 100000));
+    m.lr_alpha = number_field(o, "lrAlpha", m.lr_alpha);
+    m.lr_beta = number_field(o, "lrBeta", m.lr_beta);
+    m.l2_user = number_field(o, "l2User", m.l2_user);
+    m.l2_item = number_field(o, "l2Item", m.l2_item);
+    m.init_std = number_field(o, "initStd", m.init_std);
+    m.init_uniform = bool_field(o, "initUniform", false);
+    m.init_scale = number_field(o, "initScale", m.init_scale);
+    m.seed = static_cast<uint64_t>(number_field(o, "seed", 42));
+    const std::string prec = o.Get("precision").IsString() ? o.Get("precision").As<Napi::String>().Utf8Value() : "fp32";
+    if (prec != "fp32" && prec != "fp16" && prec != "mascot") fail(ErrorCode::Input, "precision must be 'fp32', 'fp16' or 'mascot'");
+    m.precision = prec == "fp16" ? cfkit::MfPrecision::Fp16 : prec == "mascot" ? cfkit::MfPrecision::Mascot : cfkit::MfPrecision::Fp32;
+    m.mascot_user_groups = static_cast<int>(number_field(o, "userGroups", m.mascot_user_groups));
+    m.mascot_item_groups = static_cast<int>(number_field(o, "itemGroups", m.mascot_item_groups));
+    m.mascot_interval = static_cast<int>(number_field(o, "interval", m.mascot_interval));
+    m.mascot_sample_ratio = number_field(o, "sampleRatio", m.mascot_sample_ratio);
+    m.mascot_threshold = number_field(o, "threshold", m.mascot_threshold);
+    m.prune_rate = number_field(o, "pruneRate", 0);
+    m.prune_rearrange_every = static_cast<int>(number_field(o, "rearrangeEvery", m.prune_rearrange_every));
+    std::shared_ptr<cfkit::Csr> valid;
+    if (info[2].IsObject()) valid = std::make_shared<cfkit::Csr>(csr_from_js(info[2], "validation ratings"));
+    auto res = std::make_shared<cfkit::MfTrainResult>();
+    return start_job(
+        env, "cfkit.mfFit", job_options(info[3]),
+        [x, m, valid, res](cfkit::TrainContext& ctx) { *res = cfkit::train_mf(*x, valid.get(), m, ctx, nullptr); },
+        [res](Napi::Env e) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(e);
+          r.Set("model", ModelHandle::wrap(e, res->model));
+          Napi::Array eps = Napi::Array::New(e, res->epochs.size());
+          for (size_t t = 0; t < res->epochs.size(); ++t) {
+            const cfkit::MfEpoch& ep = res->epochs[t];
+            Napi::Object p = Napi::Object::New(e);
+            p.Set("epoch", ep.epoch);
+            p.Set("trainRmse", ep.train_rmse);
+            if (ep.valid_rmse >= 0) p.Set("validRmse", ep.valid_rmse);
+            p.Set("seconds", ep.seconds);
+            p.Set("lr", ep.lr);
+            p.Set("groupsSwitched", ep.groups_switched);
+            p.Set("activeFactors", ep.mean_active_factors);
+            eps.Set(static_cast<uint32_t>(t), p);
+          }
+          r.Set("epochs", eps);
+          r.Set("groupsTotal", res->groups_total);
+          r.Set("dimensionOrder", to_js(e, std::vector<int32_t>(res->dimension_order.begin(), res->dimension_order.end())));
+          return r;
+        });
+  });
+}
+
+// mfFromWeights(users, items, k, p: Float32Array, q: Float32Array, foldInL2) -> ModelHandle
+Napi::Value mf_from_weights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    const int64_t users = int_arg(info[0], "users", 0, INT32_MAX), items = int_arg(info[1], "items", 1, INT32_MAX);
+    const int k = static_cast<int>(int_arg(info[2], "factors", 1, 4096));
+    std::vector<float> p = vector_from_typed<float>(info[3], "p"), q = vector_from_typed<float>(info[4], "q");
+    if (static_cast<int64_t>(p.size()) != users * k || static_cast<int64_t>(q.size()) != items * k)
+      fail(ErrorCode::Format, "MF factor arrays have the wrong size");
+    for (float v : p)
+      if (!std::isfinite(v)) fail(ErrorCode::Format, "MF factors contain a non-finite value");
+    for (float v : q)
+      if (!std::isfinite(v)) fail(ErrorCode::Format, "MF factors contain a non-finite value");
+    const double l2 = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0.05;
+    return ModelHandle::wrap(env, std::make_shared<cfkit::MfModel>(users, items, k, std::move(p), std::move(q), l2));
+  });
+}
+
+// mfPredict(handle, users: Int32Array, items: Int32Array) -> Float32Array
+Napi::Value mf_predict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto model = ModelHandle::model_of(info[0]);
+    auto* mf = dynamic_cast<cfkit::MfModel*>(model.get());
+    if (!mf) fail(ErrorCode::Input, "predict needs a matrix factorization model");
+    std::vector<int32_t> u = vector_from_typed<int32_t>(info[1], "users"), it = vector_from_typed<int32_t>(info[2], "items");
+    if (u.size() != it.size()) fail(ErrorCode::Input, "users and items must have the same length");
+    std::vector<float> out(u.size());
+    for (size_t t = 0; t < u.size(); ++t) {
+      if (u[t] < 0 || u[t] >= mf->num_users() || it[t] < 0 || it[t] >= mf->num_items())
+        fail(ErrorCode::Input, "user or item index out of range at position " + std::to_string(t));
+      out[t] = mf->predict(u[t], it[t]);
+    }
+    return to_js(env, out);
+  });
+}
+
 // fixedScores(scores: Float32Array, rows, items) -> ModelHandle
 Napi::Value fixed_scores(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -250,14 +357,15 @@ Napi::Value score(const Napi::CallbackInfo& info) {
     auto x = std::make_shared<cfkit::Csr>(csr_from_js(info[1], "inputs"));
     if (x->cols != model->num_items()) fail(ErrorCode::Input, "inputs must use the model's item space");
     if (x->rows * model->num_items() > (int64_t(1) << 31)) fail(ErrorCode::Input, "too many rows to score densely at once; use recommend()");
+    auto users = row_users(info[3], *model, x->rows);
     auto out = std::make_shared<std::vector<float>>();
     return start_job(
         env, "cfkit.score", job_options(info[2]),
-        [model, x, out](cfkit::TrainContext& ctx) {
+        [model, x, users, out](cfkit::TrainContext& ctx) {
           const int64_t n = model->num_items();
           out->assign(x->rows * n, 0.f);
           cfkit::parallel_ranges(x->rows, ctx.threads(), [&](int64_t b, int64_t e, int) {
-            if (b < e) model->score(*x, b, e, out->data() + b * n);
+            if (b < e) model->score(*x, users ? users->data() : nullptr, b, e, out->data() + b * n);
           });
         },
         [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
@@ -275,11 +383,12 @@ Napi::Value recommend(const Napi::CallbackInfo& info) {
     bool mask = bool_field(o, "maskInput", true);
     std::shared_ptr<cfkit::Csr> exclude;
     if (o.Get("exclude").IsObject()) exclude = std::make_shared<cfkit::Csr>(csr_from_js(o.Get("exclude"), "exclude"));
+    auto users = row_users(o.Get("users"), *model, x->rows);
     auto out = std::make_shared<cfkit::TopK>();
     return start_job(
         env, "cfkit.recommend", job_options(info[3]),
-        [model, x, k, mask, exclude, out](cfkit::TrainContext& ctx) {
-          *out = cfkit::recommend(*model, *x, k, mask, exclude.get(), ctx);
+        [model, x, k, mask, exclude, users, out](cfkit::TrainContext& ctx) {
+          *out = cfkit::recommend(*model, *x, k, mask, exclude.get(), ctx, users ? users->data() : nullptr);
         },
         [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); });
   });
@@ -325,11 +434,12 @@ Napi::Value evaluate(const Napi::CallbackInfo& info) {
     std::shared_ptr<std::vector<float>> prop;
     if (o.Get("propensity").IsTypedArray())
       prop = std::make_shared<std::vector<float>>(vector_from_typed<float>(o.Get("propensity"), "propensity"));
+    auto users = row_users(o.Get("users"), *model, inputs->rows);
     auto out = std::make_shared<cfkit::EvalResult>();
     return start_job(
         env, "cfkit.evaluate", job_options(info[4]),
-        [model, inputs, targets, specs, prop, out](cfkit::TrainContext& ctx) {
-          *out = cfkit::evaluate(*model, *inputs, *targets, *specs, prop.get(), ctx);
+        [model, inputs, targets, specs, prop, users, out](cfkit::TrainContext& ctx) {
+          *out = cfkit::evaluate(*model, *inputs, *targets, *specs, prop.get(), ctx, users ? users->data() : nullptr);
         },
         [out](Napi::Env e) -> Napi::Value {
           Napi::Object r = Napi::Object::New(e);
@@ -373,6 +483,9 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("infaeFit", Napi::Function::New(env, infae_fit, "infaeFit"));
   exports.Set("infaeKernel", Napi::Function::New(env, infae_kernel, "infaeKernel"));
   exports.Set("infaeFromWeights", Napi::Function::New(env, infae_from_weights, "infaeFromWeights"));
+  exports.Set("mfFit", Napi::Function::New(env, mf_fit, "mfFit"));
+  exports.Set("mfFromWeights", Napi::Function::New(env, mf_from_weights, "mfFromWeights"));
+  exports.Set("mfPredict", Napi::Function::New(env, mf_predict, "mfPredict"));
   exports.Set("fixedScores", Napi::Function::New(env, fixed_scores, "fixedScores"));
   exports.Set("score", Napi::Function::New(env, score, "score"));
   exports.Set("recommend", Napi::Function::New(env, recommend, "recommend"));

@@ -36,6 +36,7 @@ struct ProgressQueue {
       o.Set("stage", p.stage);
       o.Set("fraction", p.fraction);
       if (p.has_loss) o.Set("loss", p.loss);
+      for (const auto& kv : p.extra) o.Set(kv.first, kv.second);
       cb.Call({o});
     }
   }

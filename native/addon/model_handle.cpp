@@ -7,6 +7,7 @@
 #include "ease/ease.hpp"
 #include "sansa/sansa.hpp"
 #include "infae/infae.hpp"
+#include "mf/mf.hpp"
 
 namespace cfkit_addon {
 
@@ -101,6 +102,10 @@ Napi::Value ModelHandle::export_array(const Napi::CallbackInfo& info) {
   std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   if (auto* ease = dynamic_cast<cfkit::EaseModel*>(model_.get())) {
     if (name == "weights") return to_js(env, ease->weights());
+  }
+  if (auto* mf = dynamic_cast<cfkit::MfModel*>(model_.get())) {
+    if (name == "p") return to_js(env, mf->p());
+    if (name == "q") return to_js(env, mf->q());
   }
   if (auto* inf = dynamic_cast<cfkit::InfAeModel*>(model_.get())) {
     const cfkit::Csr& m = inf->support();

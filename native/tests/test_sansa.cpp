@@ -134,8 +134,8 @@ TEST(sansa_at_full_density_equals_ease_on_non_input_items) {
     so.inverter = Inverter::Exact;
     SansaModel sansa = fit_sansa(x, so, ctx, nullptr);
     std::vector<float> a(10 * 50), b(10 * 50);
-    ease.score(x, 0, 10, a.data());
-    sansa.score(x, 0, 10, b.data());
+    ease.score(x, nullptr, 0, 10, a.data());
+    sansa.score(x, nullptr, 0, 10, b.data());
     double worst = 0;
     for (int64_t r = 0; r < 10; ++r) {
       std::vector<char> input(50, 0);

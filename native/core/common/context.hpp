@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -15,6 +17,7 @@ struct Progress {
   double fraction = 0;  // within the stage, 0..1
   double loss = 0;      // NaN when the stage has no loss
   bool has_loss = false;
+  std::vector<std::pair<std::string, double>> extra;  // named figures (e.g. an epoch's RMSEs)
 };
 
 class TrainContext {
@@ -40,6 +43,14 @@ class TrainContext {
   // this freely without flooding the JS thread.
   void report(const std::string& stage, double fraction) { emit(stage, fraction, 0, false); }
   void report(const std::string& stage, double fraction, double loss) { emit(stage, fraction, loss, true); }
+  // Always delivered (never throttled): one event per epoch or step with named figures.
+  void report(const std::string& stage, double fraction, double loss, std::vector<std::pair<std::string, double>> extra) {
+    if (!callback_) return;
+    Progress p{stage, fraction, loss, true, std::move(extra)};
+    last_stage_ = stage;
+    last_emit_ = std::chrono::steady_clock::now();
+    callback_(p);
+  }
 
  private:
   void emit(const std::string& stage, double fraction, double loss, bool has_loss) {
@@ -49,7 +60,7 @@ class TrainContext {
     if (!stage_changed && !has_loss && fraction < 1.0 && now - last_emit_ < std::chrono::milliseconds(50)) return;
     last_stage_ = stage;
     last_emit_ = now;
-    Progress p{stage, fraction < 0 ? 0 : (fraction > 1 ? 1 : fraction), loss, has_loss};
+    Progress p{stage, fraction < 0 ? 0 : (fraction > 1 ? 1 : fraction), loss, has_loss, {}};
     callback_(p);
   }
 

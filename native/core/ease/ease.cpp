@@ -157,7 +157,7 @@ EaseModel::EaseModel(int64_t n_items, Buffer<float> weights) : n_(n_items), b_(s
   require(static_cast<int64_t>(b_.size()) == n_ * n_, "EASE weights must be n_items x n_items");
 }
 
-void EaseModel::score(const Csr& inputs, int64_t begin, int64_t end, float* out) const {
+void EaseModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
   std::fill(out, out + (end - begin) * n_, 0.f);
   for (int64_t r = begin; r < end; ++r) {
     float* o = out + (r - begin) * n_;

@@ -19,7 +19,7 @@ class EaseModel : public Model {
   EaseModel(int64_t n_items, Buffer<float> weights);
   std::string type() const override { return "ease"; }
   int64_t num_items() const override { return n_; }
-  void score(const Csr& inputs, int64_t begin, int64_t end, float* out) const override;
+  void score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const override;
   void item_similarity(int32_t item, float* out) const override;
   int64_t memory_bytes() const override { return static_cast<int64_t>(b_.size() * sizeof(float)); }
   // Row-major n x n; row i holds the weights from input item i to every output item.

@@ -103,7 +103,7 @@ void metrics_for_row(const float* scores, int64_t n_items, const int32_t* input,
 }
 
 EvalResult evaluate(const Model& model, const Csr& inputs, const Csr& targets, const std::vector<MetricSpec>& metrics,
-                    const std::vector<float>* propensity, TrainContext& ctx) {
+                    const std::vector<float>* propensity, TrainContext& ctx, const int32_t* row_users) {
   const int64_t n = model.num_items();
   require(inputs.cols == n && targets.cols == n, "inputs and targets must use the model's item space (" + std::to_string(n) + " items)");
   require(inputs.rows == targets.rows, "inputs and targets must have the same users");
@@ -129,7 +129,7 @@ EvalResult evaluate(const Model& model, const Csr& inputs, const Csr& targets, c
   parallel_chunks(inputs.rows, chunk, threads, [&](int64_t b, int64_t e, int tid) {
     ctx.check_abort();
     std::vector<float> buf((e - b) * n);
-    model.score(inputs, b, e, buf.data());
+    model.score(inputs, row_users, b, e, buf.data());
     std::vector<int32_t> ids;
     std::vector<std::vector<uint8_t>> local_cover(M);
     for (size_t mi = 0; mi < M; ++mi)

@@ -36,7 +36,7 @@ struct EvalResult {
 // Scores every row of `inputs` with `model`, masks the row's inputs, and compares with `targets`
 // (same rows, same item space). `propensity` is required for Psp and has one weight per item.
 EvalResult evaluate(const Model& model, const Csr& inputs, const Csr& targets, const std::vector<MetricSpec>& metrics,
-                    const std::vector<float>* propensity, TrainContext& ctx);
+                    const std::vector<float>* propensity, TrainContext& ctx, const int32_t* row_users = nullptr);
 
 // The per-user metric values for one scored row; exposed so tests can check definitions directly.
 void metrics_for_row(const float* scores, int64_t n_items, const int32_t* input, int64_t n_input, const int32_t* target,

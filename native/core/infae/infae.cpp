@@ -132,7 +132,7 @@ void InfAeModel::kernel_rows(const Csr& inputs, int64_t begin, int64_t end, floa
   }
 }
 
-void InfAeModel::score(const Csr& inputs, int64_t begin, int64_t end, float* out) const {
+void InfAeModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
   const int64_t ns = support_.rows, ni = support_.cols, b = end - begin;
   std::vector<float> k(b * ns);
   kernel_rows(inputs, begin, end, k.data());
@@ -147,7 +147,7 @@ void InfAeModel::item_similarity(int32_t item, float* out) const {
   one.indptr = {0, 1};
   one.indices = {item};
   one.values = {1.0f};
-  score(one, 0, 1, out);
+  score(one, nullptr, 0, 1, out);
 }
 
 namespace {

@@ -26,7 +26,7 @@ class InfAeModel : public Model {
   InfAeModel(Csr support, Buffer<float> alpha_t);
   std::string type() const override { return "infae"; }
   int64_t num_items() const override { return support_.cols; }
-  void score(const Csr& inputs, int64_t begin, int64_t end, float* out) const override;
+  void score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const override;
   void item_similarity(int32_t item, float* out) const override;
   int64_t memory_bytes() const override;
   const Csr& support() const { return support_; }

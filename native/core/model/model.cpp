@@ -7,7 +7,7 @@
 
 namespace cfkit {
 
-void FixedScores::score(const Csr& inputs, int64_t begin, int64_t end, float* out) const {
+void FixedScores::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
   require(inputs.rows == rows_, "fixed scores: the score matrix must have one row per input row");
   std::copy(scores_.begin() + begin * items_, scores_.begin() + end * items_, out);
 }

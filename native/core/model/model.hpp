@@ -14,9 +14,13 @@ class Model {
   virtual ~Model() = default;
   virtual std::string type() const = 0;
   virtual int64_t num_items() const = 0;
-  // Scores rows [begin, end) of `inputs` into out, row-major (end - begin) x num_items. Implementations
-  // must be safe to call concurrently from several threads with disjoint outputs.
-  virtual void score(const Csr& inputs, int64_t begin, int64_t end, float* out) const = 0;
+  // Scores rows [begin, end) of `inputs` into out, row-major (end - begin) x num_items. `row_users`,
+  // when given, holds the training-user index of every row (models with per-user parameters use it;
+  // item-based models fold in from the inputs). Implementations must be safe to call concurrently
+  // from several threads with disjoint outputs.
+  virtual void score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const = 0;
+  // Users with their own parameters (matrix factorization), or -1 when scores come from inputs only.
+  virtual int64_t num_users() const { return -1; }
   // Items most similar to `item` by the model's own item-item relation, as a dense score row.
   virtual void item_similarity(int32_t item, float* out) const = 0;
   // Bytes of native memory held, for external-memory accounting.
@@ -31,7 +35,7 @@ class FixedScores : public Model {
       : scores_(std::move(scores)), rows_(rows), items_(items) {}
   std::string type() const override { return "fixed"; }
   int64_t num_items() const override { return items_; }
-  void score(const Csr& inputs, int64_t begin, int64_t end, float* out) const override;
+  void score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const override;
   void item_similarity(int32_t item, float* out) const override;
   int64_t memory_bytes() const override { return static_cast<int64_t>(scores_.size() * sizeof(float)); }
 

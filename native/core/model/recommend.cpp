@@ -14,7 +14,8 @@ int64_t score_batch_rows(int64_t n_items, int threads) {
   return std::max<int64_t>(1, std::min<int64_t>(4096, per_thread)) * std::max(threads, 1);
 }
 
-TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, const Csr* exclude, TrainContext& ctx) {
+TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, const Csr* exclude, TrainContext& ctx,
+               const int32_t* row_users) {
   const int64_t n = model.num_items();
   require(k >= 1, "k must be at least 1");
   require(inputs.cols == n, "inputs have " + std::to_string(inputs.cols) + " items but the model has " + std::to_string(n));
@@ -30,7 +31,7 @@ TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, co
     ctx.check_abort();
     std::vector<float> buf((e - b) * n);
     ItemMask mask(n);
-    model.score(inputs, b, e, buf.data());
+    model.score(inputs, row_users, b, e, buf.data());
     for (int64_t r = b; r < e; ++r) {
       mask.next_row();
       if (mask_input)

@@ -31,7 +31,7 @@ int64_t SansaModel::memory_bytes() const {
   return bytes(encoder_) + bytes(decoder_);
 }
 
-void SansaModel::score(const Csr& inputs, int64_t begin, int64_t end, float* out) const {
+void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
   const int64_t n_items = encoder_.rows, n_latent = encoder_.cols;
   std::vector<double> h(n_latent, 0.0), s(n_items, 0.0);
   for (int64_t r = begin; r < end; ++r) {
@@ -56,7 +56,7 @@ void SansaModel::item_similarity(int32_t item, float* out) const {
   one.indptr = {0, 1};
   one.indices = {item};
   one.values = {1.0f};
-  score(one, 0, 1, out);
+  score(one, nullptr, 0, 1, out);
 }
 
 SansaModel sansa_weights(const std::vector<int64_t>& perm, const std::vector<double>& d, const Csr& m) {

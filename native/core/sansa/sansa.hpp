@@ -17,7 +17,7 @@ class SansaModel : public Model {
   SansaModel(Csr encoder, Csr decoder);
   std::string type() const override { return "sansa"; }
   int64_t num_items() const override { return encoder_.rows; }
-  void score(const Csr& inputs, int64_t begin, int64_t end, float* out) const override;
+  void score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const override;
   void item_similarity(int32_t item, float* out) const override;
   int64_t memory_bytes() const override;
   const Csr& encoder() const { return encoder_; }

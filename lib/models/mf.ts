@@ -1,0 +1,181 @@
+import { Device, resolveDevice } from '../backend';
+import { DeviceError, FormatError, fromNative, InputError } from '../errors';
+import { ExternalId, IdMap } from '../data/idmap';
+import { Interactions } from '../data/interactions';
+import { ratingErrors } from '../eval/metrics';
+import { runNative, RunOptions } from '../job';
+import { native, NativeMfEpoch, NativeModelHandle } from '../native';
+import { ModelFile, section, SectionData } from '../io/container';
+import { commonSections, NativeRecommender } from './recommender';
+
+export interface MatrixFactorizationOptions extends RunOptions {
+  /** Latent factors k (any k; multiples of 16 use full SIMD registers). Default 128. */
+  factors?: number;
+  /** Default 20. */
+  epochs?: number;
+  /** Learning rate schedule η_t = alpha / (1 + beta·t^1.5), t = epoch (cuMF_SGD / MASCOT). Default {0.01, 0.1}. */
+  lr?: { alpha?: number; beta?: number };
+  /** L2 strength per update, one value or per side. Default 0.05. */
+  l2?: number | { user?: number; item?: number };
+  /** Initial factors: N(0, std²) (default, std 0.1) or U(0, scale·√(1/k)) as cuMF_SGD. */
+  init?: { distribution?: 'normal' | 'uniform'; std?: number; scale?: number };
+  seed?: number;
+  /** 'auto' (default) | 'cpu' | 'cuda'. */
+  device?: Device;
+  /** 'fp32' (default), 'fp16' (half-precision storage, fp32 arithmetic) or 'mascot' (per-group switching). */
+  precision?: 'fp32' | 'fp16' | 'mascot';
+  mascot?: {
+    /** Groups by rating count, per side. Default 100 (the MASCOT README's experiments). */
+    groups?: number | { user?: number; item?: number };
+    /** Epochs between q-error estimates, from epoch 5. Default 2. */
+    interval?: number;
+    /** Share of each block's updates sampled for the estimate. Default 0.05. */
+    sampleRatio?: number;
+    /** Normalised q-error above which a group switches to fp32 for good. Default 20. */
+    threshold?: number;
+  };
+  /** Dynamic latent pruning: `rate` of the latent entries count as insignificant. rate 0 = off. */
+  pruning?: { rate?: number; rearrangeEvery?: number };
+  /** Held-out ratings (same user and item ids) for a validation RMSE each epoch. */
+  validation?: Interactions;
+  keepHistory?: boolean;
+}
+
+export interface MatrixFactorizationInfo {
+  epochs: NativeMfEpoch[];
+  groupsTotal: number;
+  device: 'cpu' | 'cuda';
+  deviceReason?: string;
+  options: Record<string, number | string | boolean>;
+}
+
+function num(v: unknown, name: string, fallback: number, ok: (x: number) => boolean, what: string): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new InputError(`${name} must be ${what}, got ${String(v)}`);
+  return v;
+}
+
+/**
+ * Matrix factorization r̂_ui = p_u·q_i trained by parallel SGD (a block scheduler whose concurrent
+ * blocks share no user or item), with fp16 storage, MASCOT precision switching and dynamic pruning.
+ */
+export class MatrixFactorization extends NativeRecommender {
+  readonly type = 'mf';
+  readonly userIds: IdMap;
+  readonly factors: number;
+  readonly info?: MatrixFactorizationInfo;
+
+  private constructor(handle: NativeModelHandle, userIds: IdMap, itemIds: IdMap, history: Interactions | undefined, factors: number, info?: MatrixFactorizationInfo) {
+    super(handle, itemIds, history);
+    this.userIds = userIds;
+    this.factors = factors;
+    this.info = info;
+  }
+
+  static async fit(ratings: Interactions, opts: MatrixFactorizationOptions = {}): Promise<MatrixFactorization> {
+    if (!(ratings instanceof Interactions)) throw new InputError('ratings must be Interactions');
+    if (ratings.nnz === 0) throw new InputError('cannot fit MF on an empty rating matrix');
+    const factors = num(opts.factors, 'factors', 128, (x) => Number.isInteger(x) && x >= 1 && x <= 4096, 'an integer in [1, 4096]');
+    const epochs = num(opts.epochs, 'epochs', 20, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    const l2 = typeof opts.l2 === 'object' ? opts.l2 : { user: opts.l2, item: opts.l2 };
+    const groups = typeof opts.mascot?.groups === 'object' ? opts.mascot.groups : { user: opts.mascot?.groups, item: opts.mascot?.groups };
+    const precision = opts.precision ?? 'fp32';
+    if (!['fp32', 'fp16', 'mascot'].includes(precision)) throw new InputError("precision must be 'fp32', 'fp16' or 'mascot'");
+    const dist = opts.init?.distribution ?? 'normal';
+    if (dist !== 'normal' && dist !== 'uniform') throw new InputError("init.distribution must be 'normal' or 'uniform'");
+    const nonneg = (x: number) => x >= 0;
+    const o: Record<string, number | string | boolean> = {
+      factors,
+      epochs,
+      lrAlpha: num(opts.lr?.alpha, 'lr.alpha', 0.01, (x) => x > 0, 'positive'),
+      lrBeta: num(opts.lr?.beta, 'lr.beta', 0.1, nonneg, '>= 0'),
+      l2User: num(l2.user, 'l2.user', 0.05, nonneg, '>= 0'),
+      l2Item: num(l2.item, 'l2.item', 0.05, nonneg, '>= 0'),
+      initUniform: dist === 'uniform',
+      initStd: num(opts.init?.std, 'init.std', 0.1, (x) => x > 0, 'positive'),
+      initScale: num(opts.init?.scale, 'init.scale', 1, (x) => x > 0, 'positive'),
+      seed: num(opts.seed, 'seed', 42, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'),
+      precision,
+      userGroups: num(groups.user, 'mascot.groups', 100, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+      itemGroups: num(groups.item, 'mascot.groups', 100, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+      interval: num(opts.mascot?.interval, 'mascot.interval', 2, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+      sampleRatio: num(opts.mascot?.sampleRatio, 'mascot.sampleRatio', 0.05, (x) => x > 0 && x <= 1, 'in (0, 1]'),
+      threshold: num(opts.mascot?.threshold, 'mascot.threshold', 20, (x) => x > 0, 'positive'),
+      pruneRate: num(opts.pruning?.rate, 'pruning.rate', 0, (x) => x >= 0 && x < 1, 'in [0, 1)'),
+      rearrangeEvery: num(opts.pruning?.rearrangeEvery, 'pruning.rearrangeEvery', 5, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+    };
+    const requested = opts.device ?? 'auto';
+    const device = resolveDevice(requested);
+    let deviceReason: string | undefined;
+    if (device === 'cuda') {
+      if (requested === 'cuda') throw new DeviceError('matrix factorization has no CUDA path in this build; use device: "cpu" or "auto"');
+      deviceReason = 'matrix factorization has no CUDA path in this build';
+    } else if (requested === 'auto') deviceReason = native().cudaInfo().reason;
+    let valid = null;
+    if (opts.validation) {
+      const v = opts.validation;
+      if (v.numUsers !== ratings.numUsers || v.itemIds !== ratings.itemIds && v.numItems !== ratings.numItems)
+        throw new InputError('validation ratings must use the training user and item spaces (e.g. from ratingSplit)');
+      valid = v.csr();
+    }
+    const res = await runNative(opts, (job) => native().mfFit(ratings.csr(), o, valid, job));
+    const info: MatrixFactorizationInfo = { epochs: res.epochs, groupsTotal: res.groupsTotal, device: 'cpu', deviceReason, options: o };
+    return new MatrixFactorization(res.model, ratings.userIds, ratings.itemIds, opts.keepHistory === false ? undefined : ratings, factors, info);
+  }
+
+  /** Predicted ratings for (user, item) pairs given by external id. */
+  predict(users: readonly ExternalId[], items: readonly ExternalId[]): Float32Array {
+    if (users.length !== items.length) throw new InputError('users and items must have the same length');
+    const u = Int32Array.from(users, (id) => this.userIds.require(id, 'user'));
+    const i = Int32Array.from(items, (id) => this.itemIds.require(id, 'item'));
+    return this.predictIndices(u, i);
+  }
+
+  private predictIndices(u: Int32Array, i: Int32Array): Float32Array {
+    try {
+      return native().mfPredict(this.nativeHandle(), u, i);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /** RMSE (and MAE) on held-out ratings, matched to the model by external user and item ids. */
+  rmse(test: Interactions): { rmse: number; mae: number; n: number } {
+    const users = new Int32Array(test.nnz);
+    const items = new Int32Array(test.nnz);
+    const same = test.userIds === this.userIds && test.itemIds === this.itemIds;
+    for (let r = 0; r < test.numUsers; r++) {
+      const u = same ? r : this.userIds.require(test.userIds.id(r), 'user');
+      for (let p = test.indptr[r]; p < test.indptr[r + 1]; p++) {
+        users[p] = u;
+        items[p] = same ? test.indices[p] : this.itemIds.require(test.itemIds.id(test.indices[p]), 'item');
+      }
+    }
+    return ratingErrors(this.predictIndices(users, items), test.values);
+  }
+
+  protected params(): Record<string, unknown> {
+    return { factors: this.factors, foldInL2: this.info?.options.l2User ?? 0.05, info: this.info };
+  }
+
+  protected modelSections(): [string, SectionData][] {
+    const h = this.nativeHandle();
+    return [
+      ['p', h.exportArray('p')],
+      ['q', h.exportArray('q')],
+      ['userIds', this.userIds.toArray() as unknown as SectionData],
+    ];
+  }
+
+  /** @internal Rebuilds a model read by load(). */
+  static fromModelFile(file: ModelFile, path: string): MatrixFactorization {
+    const { itemIds, history } = commonSections(file, path);
+    const ids = file.sections.get('userIds');
+    if (!Array.isArray(ids)) throw new FormatError(`${path}: section 'userIds' is missing`, { path });
+    const userIds = IdMap.from(ids as ExternalId[]);
+    const k = Number(file.params.factors);
+    if (!Number.isInteger(k) || k < 1) throw new FormatError(`${path}: invalid factor count`, { path });
+    const handle = native().mfFromWeights(userIds.size, itemIds.size, k, section(file, 'p', Float32Array, path), section(file, 'q', Float32Array, path), Number(file.params.foldInL2) || 0.05);
+    return new MatrixFactorization(handle, userIds, itemIds, history, k, file.params.info as MatrixFactorizationInfo | undefined);
+  }
+}

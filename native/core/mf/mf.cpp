@@ -1,0 +1,478 @@
+#include "mf/mf.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/parallel.hpp"
+#include "dense/lapack.hpp"
+#include "mf/mf_kernels.hpp"
+
+using cfkit::mf::dot;
+using cfkit::mf::float_to_half;
+using cfkit::mf::half_to_float;
+using cfkit::mf::update;
+
+namespace cfkit {
+
+namespace {
+
+struct Rating {
+  int32_t u, i;
+  float r;
+};
+
+// splitmix64: seeds, shuffles and initial factors are reproducible from one seed.
+struct SplitMix {
+  uint64_t s;
+  uint64_t next() {
+    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
+  double normal() {
+    const double u1 = 1.0 - uniform(), u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+  uint64_t below(uint64_t n) { return next() % n; }
+};
+
+// Relabels ids so that ids sorted by rating count (ascending) are contiguous, as MASCOT's grouping
+// needs; returns old -> new and the group of every new id (groups of about equal size).
+void count_order(const std::vector<int64_t>& counts, int groups, std::vector<int32_t>& to_new, std::vector<int32_t>& group_of) {
+  const int64_t n = static_cast<int64_t>(counts.size());
+  std::vector<int32_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return counts[a] < counts[b]; });
+  to_new.assign(n, 0);
+  group_of.assign(n, 0);
+  groups = std::max(1, std::min<int>(groups, static_cast<int>(std::max<int64_t>(n, 1))));
+  for (int64_t r = 0; r < n; ++r) {
+    to_new[order[r]] = static_cast<int32_t>(r);
+    group_of[r] = static_cast<int32_t>(r * groups / std::max<int64_t>(n, 1));
+  }
+}
+
+// Boundaries that split ids [0, n) into `parts` ranges with about equal rating counts.
+std::vector<int64_t> balanced_ranges(const std::vector<int64_t>& counts_by_new_id, int parts) {
+  const int64_t n = static_cast<int64_t>(counts_by_new_id.size());
+  int64_t total = 0;
+  for (int64_t c : counts_by_new_id) total += c;
+  std::vector<int64_t> start(parts + 1, n);
+  start[0] = 0;
+  int64_t acc = 0;
+  int next = 1;
+  for (int64_t id = 0; id < n && next < parts; ++id) {
+    acc += counts_by_new_id[id];
+    while (next < parts && acc * parts >= total * next) start[next++] = id + 1;
+  }
+  return start;
+}
+
+inline int range_of(const std::vector<int64_t>& start, int64_t id) {
+  return static_cast<int>(std::upper_bound(start.begin(), start.end(), id) - start.begin()) - 1;
+}
+
+// Parameters of one side (users or items): fp32 rows, fp16 rows, or both with a per-group choice.
+struct Side {
+  int64_t rows = 0;
+  int k = 0;
+  std::vector<float> f32;
+  std::vector<uint16_t> f16;
+  std::vector<int32_t> group;     // per row (MASCOT)
+  std::vector<uint8_t> group_f32; // per group: 1 once switched to fp32
+  std::vector<uint16_t> length;   // active factors per row (pruning)
+
+  bool row_is_f32(int64_t r) const { return f16.empty() || (!group_f32.empty() && group_f32[group[r]]); }
+  // Pointer to the row in fp32: the stored row itself, or `tmp` filled from fp16.
+  float* load(int64_t r, float* tmp, int m) {
+    if (row_is_f32(r)) return &f32[r * k];
+    half_to_float(&f16[r * k], tmp, m);
+    return tmp;
+  }
+  void store(int64_t r, const float* v, int m) {
+    if (!row_is_f32(r)) float_to_half(v, &f16[r * k], m);
+  }
+  float value(int64_t r, int d) const {
+    if (row_is_f32(r)) return f32[r * k + d];
+    float f;
+    half_to_float(&f16[r * k + d], &f, 1);
+    return f;
+  }
+  void switch_group(int g) {
+    group_f32[g] = 1;
+    for (int64_t r = 0; r < rows; ++r)
+      if (group[r] == g) half_to_float(&f16[r * k], &f32[r * k], k);
+  }
+  // Moves latent dimension order[d] to position d in every row.
+  void permute(const std::vector<int>& order) {
+    std::vector<float> tmp(k);
+    std::vector<uint16_t> t16(k);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (!f32.empty()) {
+        for (int d = 0; d < k; ++d) tmp[d] = f32[r * k + order[d]];
+        std::copy(tmp.begin(), tmp.end(), &f32[r * k]);
+      }
+      if (!f16.empty()) {
+        for (int d = 0; d < k; ++d) t16[d] = f16[r * k + order[d]];
+        std::copy(t16.begin(), t16.end(), &f16[r * k]);
+      }
+    }
+  }
+};
+
+struct GroupStats {
+  std::vector<double> sum;  // groups x k: Σ gradients
+  std::vector<double> sq;   // groups: Σ ‖gradient‖²
+  GroupStats(int groups, int k) : sum(size_t(groups) * k, 0.0), sq(groups, 0.0) {}
+  void add(int g, const float* grad, int k) {
+    double* s = &sum[size_t(g) * k];
+    double n = 0;
+    for (int d = 0; d < k; ++d) {
+      s[d] += grad[d];
+      n += double(grad[d]) * grad[d];
+    }
+    sq[g] += n;
+  }
+};
+
+}  // namespace
+
+MfModel::MfModel(int64_t users, int64_t items, int k, std::vector<float> p, std::vector<float> q, double fold_in_l2)
+    : users_(users), items_(items), k_(k), p_(std::move(p)), q_(std::move(q)), fold_in_l2_(fold_in_l2) {
+  require(static_cast<int64_t>(p_.size()) == users_ * k_ && static_cast<int64_t>(q_.size()) == items_ * k_,
+          "MF factors have the wrong size");
+}
+
+float MfModel::predict(int64_t u, int64_t i) const { return mf::dot(&p_[u * k_], &q_[i * k_], k_); }
+
+void MfModel::score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const {
+  std::vector<double> a(size_t(k_) * k_), b(k_);
+  std::vector<float> p(k_);
+  for (int64_t r = begin; r < end; ++r) {
+    const float* pu;
+    if (row_users) {
+      pu = &p_[int64_t(row_users[r]) * k_];
+    } else {
+      // Ridge fold-in: (Σ q qᵀ + λI) p = Σ r·q over the row's items.
+      std::fill(a.begin(), a.end(), 0.0);
+      std::fill(b.begin(), b.end(), 0.0);
+      const double rated = double(std::max<int64_t>(1, inputs.row_size(r)));
+      for (int64_t t = inputs.indptr[r]; t < inputs.indptr[r + 1]; ++t) {
+        const float* qi = &q_[int64_t(inputs.indices[t]) * k_];
+        const double rv = inputs.values[t];
+        for (int x = 0; x < k_; ++x) {
+          b[x] += rv * qi[x];
+          for (int y = 0; y <= x; ++y) a[size_t(y) * k_ + x] += double(qi[x]) * qi[y];
+        }
+      }
+      // SGD applies λ once per rating, so the matching ridge is λ·(number of ratings).
+      for (int x = 0; x < k_; ++x) a[size_t(x) * k_ + x] += fold_in_l2_ * rated;
+      if (lapack::potrf_lower(k_, a.data()) != 0 || lapack::potrs_lower(k_, 1, a.data(), b.data()) != 0)
+        std::fill(b.begin(), b.end(), 0.0);
+      for (int x = 0; x < k_; ++x) p[x] = static_cast<float>(b[x]);
+      pu = p.data();
+    }
+    float* o = out + (r - begin) * items_;
+    for (int64_t i = 0; i < items_; ++i) o[i] = mf::dot(pu, &q_[i * k_], k_);
+  }
+}
+
+void MfModel::item_similarity(int32_t item, float* out) const {
+  const float* qi = &q_[int64_t(item) * k_];
+  const double ni = std::sqrt(double(mf::dot(qi, qi, k_)));
+  for (int64_t j = 0; j < items_; ++j) {
+    const float* qj = &q_[j * k_];
+    const double nj = std::sqrt(double(mf::dot(qj, qj, k_)));
+    out[j] = ni > 0 && nj > 0 ? static_cast<float>(mf::dot(qi, qj, k_) / (ni * nj)) : 0.f;
+  }
+}
+
+double mf_rmse(const MfModel& m, const Csr& ratings, int threads) {
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(ratings.rows, 256));
+  std::vector<double> part(chunks, 0.0);
+  parallel_chunks(chunks, 1, threads, [&](int64_t c0, int64_t c1, int) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t u0 = ratings.rows * c / chunks, u1 = ratings.rows * (c + 1) / chunks;
+      double s = 0;
+      for (int64_t u = u0; u < u1; ++u)
+        for (int64_t p = ratings.indptr[u]; p < ratings.indptr[u + 1]; ++p) {
+          const double e = double(ratings.values[p]) - m.predict(u, ratings.indices[p]);
+          s += e * e;
+        }
+      part[c] = s;
+    }
+  });
+  double total = 0;
+  for (double s : part) total += s;
+  return ratings.nnz() ? std::sqrt(total / double(ratings.nnz())) : 0.0;
+}
+
+MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o, TrainContext& ctx,
+                       const std::function<void(const MfEpoch&)>& on_epoch) {
+  const int64_t U = ratings.rows, I = ratings.cols;
+  const int k = o.factors;
+  require(U > 0 && I > 0 && ratings.nnz() > 0, "MF: the rating matrix is empty");
+  require(k >= 1 && k <= 4096, "MF: factors must be in [1, 4096]");
+  require(o.epochs >= 1, "MF: epochs must be >= 1");
+  require(o.prune_rate >= 0 && o.prune_rate < 1, "MF: pruning rate must be in [0, 1)");
+  require(!valid || (valid->rows == U && valid->cols == I), "MF: validation ratings must use the training users and items");
+  const bool mascot = o.precision == MfPrecision::Mascot;
+  const bool half = o.precision != MfPrecision::Fp32;
+  const bool pruning = o.prune_rate > 0;
+  SplitMix rng{o.seed};
+
+  // Relabel by rating count (contiguous MASCOT groups; harmless otherwise).
+  std::vector<int64_t> ucount(U, 0), icount(I, 0);
+  for (int64_t u = 0; u < U; ++u) ucount[u] = ratings.row_size(u);
+  for (int32_t i : ratings.indices) icount[i]++;
+  std::vector<int32_t> unew, inew, ugroup, igroup;
+  count_order(ucount, o.mascot_user_groups, unew, ugroup);
+  count_order(icount, o.mascot_item_groups, inew, igroup);
+  std::vector<int64_t> ucount_new(U), icount_new(I);
+  for (int64_t u = 0; u < U; ++u) ucount_new[unew[u]] = ucount[u];
+  for (int64_t i = 0; i < I; ++i) icount_new[inew[i]] = icount[i];
+
+  // Blocks: B x B grid over rating-balanced ranges; B = 1 with one thread, which makes a run with a
+  // fixed seed reproducible, and blocks of one wave never share a user or an item, so runs with
+  // several threads are race-free (and reproducible for a given thread count) too.
+  const int threads = ctx.threads();
+  const int B = threads <= 1 ? 1 : 2 * threads;
+  const std::vector<int64_t> ustart = balanced_ranges(ucount_new, B), istart = balanced_ranges(icount_new, B);
+  std::vector<Rating> all;
+  all.reserve(ratings.nnz());
+  for (int64_t u = 0; u < U; ++u)
+    for (int64_t p = ratings.indptr[u]; p < ratings.indptr[u + 1]; ++p) all.push_back({unew[u], inew[ratings.indices[p]], ratings.values[p]});
+  for (int64_t t = static_cast<int64_t>(all.size()) - 1; t > 0; --t) std::swap(all[t], all[rng.below(t + 1)]);
+  std::vector<int64_t> block_ptr(size_t(B) * B + 1, 0);
+  std::vector<int> block_of(all.size());
+  for (size_t t = 0; t < all.size(); ++t) {
+    block_of[t] = range_of(ustart, all[t].u) * B + range_of(istart, all[t].i);
+    block_ptr[block_of[t] + 1]++;
+  }
+  for (int b = 0; b < B * B; ++b) block_ptr[b + 1] += block_ptr[b];
+  std::vector<Rating> sorted(all.size());
+  {
+    std::vector<int64_t> next(block_ptr.begin(), block_ptr.end() - 1);
+    for (size_t t = 0; t < all.size(); ++t) sorted[next[block_of[t]]++] = all[t];
+  }
+  all.clear();
+  all.shrink_to_fit();
+
+  // Parameters.
+  Side P, Q;
+  P.rows = U;
+  Q.rows = I;
+  P.k = Q.k = k;
+  for (Side* s : {&P, &Q}) {
+    s->f32.assign(size_t(s->rows) * k, 0.f);
+    if (half) s->f16.assign(size_t(s->rows) * k, 0);
+  }
+  if (mascot) {
+    P.group = ugroup;
+    Q.group = igroup;
+    P.group_f32.assign(*std::max_element(ugroup.begin(), ugroup.end()) + 1, 0);
+    Q.group_f32.assign(*std::max_element(igroup.begin(), igroup.end()) + 1, 0);
+  }
+  for (Side* s : {&P, &Q}) {
+    for (size_t t = 0; t < s->f32.size(); ++t)
+      s->f32[t] = static_cast<float>(o.init_uniform ? rng.uniform() * o.init_scale * std::sqrt(1.0 / k) : rng.normal() * o.init_std);
+    if (half) {
+      float_to_half(s->f32.data(), s->f16.data(), static_cast<int>(s->f32.size()));
+      // fp16 rows are the truth from here on; keep fp32 storage only where MASCOT may switch.
+      half_to_float(s->f16.data(), s->f32.data(), static_cast<int>(s->f32.size()));
+    }
+  }
+  if (half && !mascot) {
+    P.f32 = {};
+    Q.f32 = {};
+  }
+  // Pruning threshold: the `rate` quantile of the initial |factor| values.
+  float tau = 0;
+  if (pruning) {
+    std::vector<float> mags;
+    for (const Side* s : {&P, &Q})
+      for (int64_t r = 0; r < s->rows; r += std::max<int64_t>(1, s->rows / 20000))
+        for (int d = 0; d < k; ++d) mags.push_back(std::fabs(s->value(r, d)));
+    const size_t q = std::min(mags.size() - 1, static_cast<size_t>(o.prune_rate * double(mags.size())));
+    std::nth_element(mags.begin(), mags.begin() + q, mags.end());
+    tau = mags[q];
+  }
+  std::vector<int> dim_order(k);
+  std::iota(dim_order.begin(), dim_order.end(), 0);
+
+  MfTrainResult res;
+  int switched = 0;
+  std::vector<double> base_user, base_item;
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    ctx.check_abort();
+    auto t0 = std::chrono::steady_clock::now();
+    const float lr = static_cast<float>(o.lr_alpha / (1.0 + o.lr_beta * std::pow(double(epoch), 1.5)));
+    const float lu = static_cast<float>(o.l2_user), li = static_cast<float>(o.l2_item);
+    if (pruning && epoch > 0 && o.prune_rearrange_every > 0 && epoch % o.prune_rearrange_every == 0) {
+      // Dense latent dimensions first, by joint sparsity over P and Q.
+      std::vector<int64_t> sparse_count(k, 0);
+      for (const Side* s : {&P, &Q})
+        for (int64_t r = 0; r < s->rows; ++r)
+          for (int d = 0; d < k; ++d) sparse_count[d] += std::fabs(s->value(r, d)) < tau;
+      std::vector<int> order(k);
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sparse_count[a] < sparse_count[b]; });
+      P.permute(order);
+      Q.permute(order);
+      std::vector<int> composed(k);
+      for (int d = 0; d < k; ++d) composed[d] = dim_order[order[d]];
+      dim_order = composed;
+    }
+    double active_sum = 0;
+    if (pruning) {
+      // Per row: everything up to the last significant factor, rounded up to 8 for SIMD.
+      for (Side* s : {&P, &Q}) {
+        s->length.assign(s->rows, static_cast<uint16_t>(k));
+        for (int64_t r = 0; r < s->rows; ++r) {
+          int last = -1;
+          for (int d = k - 1; d >= 0; --d)
+            if (std::fabs(s->value(r, d)) >= tau) {
+              last = d;
+              break;
+            }
+          s->length[r] = static_cast<uint16_t>(std::min(k, ((last + 1 + 7) / 8) * 8));
+        }
+      }
+    }
+    const bool estimate = mascot && epoch >= 5 && (epoch - 5) % std::max(1, o.mascot_interval) == 0 && epoch < o.epochs - 1;
+    std::vector<GroupStats> ustats, istats;
+    if (estimate)
+      for (int t = 0; t < threads; ++t) {
+        ustats.emplace_back(static_cast<int>(P.group_f32.size()), k);
+        istats.emplace_back(static_cast<int>(Q.group_f32.size()), k);
+      }
+    std::vector<double> sse(threads, 0.0), active(threads, 0.0);
+    // Waves of B blocks with distinct user and item ranges, in a random order each epoch.
+    std::vector<int> waves(B);
+    std::iota(waves.begin(), waves.end(), 0);
+    for (int t = B - 1; t > 0; --t) std::swap(waves[t], waves[rng.below(t + 1)]);
+    const int shift = static_cast<int>(rng.below(B));
+    for (int s : waves) {
+      parallel_chunks(B, 1, threads, [&](int64_t b0, int64_t b1, int tid) {
+        std::vector<float> pbuf(k), qbuf(k), grad(k);
+        for (int64_t rb = b0; rb < b1; ++rb) {
+          const int64_t blk = rb * B + (rb + s + shift) % B;
+          const int64_t from = block_ptr[blk], to = block_ptr[blk + 1];
+          const int64_t sample_from = estimate ? to - static_cast<int64_t>(o.mascot_sample_ratio * double(to - from)) : to;
+          double local_sse = 0, local_active = 0;
+          for (int64_t t = from; t < to; ++t) {
+            const Rating& x = sorted[t];
+            const int m = pruning ? std::min(P.length[x.u], Q.length[x.i]) : k;
+            float* p = P.load(x.u, pbuf.data(), k);
+            float* q = Q.load(x.i, qbuf.data(), k);
+            const float e = x.r - dot(p, q, m);
+            local_sse += double(e) * e;
+            local_active += m;
+            if (t >= sample_from) {
+              if (!P.row_is_f32(x.u)) {
+                for (int d = 0; d < m; ++d) grad[d] = e * q[d] - lu * p[d];
+                std::fill(grad.begin() + m, grad.end(), 0.f);
+                ustats[tid].add(P.group[x.u], grad.data(), k);
+              }
+              if (!Q.row_is_f32(x.i)) {
+                for (int d = 0; d < m; ++d) grad[d] = e * p[d] - li * q[d];
+                std::fill(grad.begin() + m, grad.end(), 0.f);
+                istats[tid].add(Q.group[x.i], grad.data(), k);
+              }
+            }
+            update(p, q, m, e, lr, lu, li);
+            P.store(x.u, p, k);
+            Q.store(x.i, q, k);
+          }
+          sse[tid] += local_sse;
+          active[tid] += local_active;
+        }
+      });
+      ctx.check_abort();
+    }
+    double total_sse = 0;
+    for (int t = 0; t < threads; ++t) {
+      total_sse += sse[t];
+      active_sum += active[t];
+    }
+    if (estimate) {
+      // q-error per fp16 group: ‖Σg‖² / Σ‖g‖², normalised by its value at the first estimate.
+      auto errors = [&](std::vector<GroupStats>& st, size_t groups) {
+        std::vector<double> err(groups, -1.0);
+        for (size_t g = 0; g < groups; ++g) {
+          double sq = 0, nn = 0;
+          for (int d = 0; d < k; ++d) {
+            double s = 0;
+            for (auto& x : st) s += x.sum[g * k + d];
+            sq += s * s;
+          }
+          for (auto& x : st) nn += x.sq[g];
+          if (nn > 0) err[g] = sq / nn;
+        }
+        return err;
+      };
+      std::vector<double> ue = errors(ustats, P.group_f32.size()), ie = errors(istats, Q.group_f32.size());
+      if (base_user.empty()) {
+        base_user = ue;
+        base_item = ie;
+      } else {
+        for (size_t g = 0; g < ue.size(); ++g)
+          if (!P.group_f32[g] && ue[g] >= 0 && base_user[g] > 0 && ue[g] / base_user[g] > o.mascot_threshold) {
+            P.switch_group(static_cast<int>(g));
+            ++switched;
+          }
+        for (size_t g = 0; g < ie.size(); ++g)
+          if (!Q.group_f32[g] && ie[g] >= 0 && base_item[g] > 0 && ie[g] / base_item[g] > o.mascot_threshold) {
+            Q.switch_group(static_cast<int>(g));
+            ++switched;
+          }
+      }
+    }
+    MfEpoch ep;
+    ep.epoch = epoch + 1;
+    ep.train_rmse = std::sqrt(total_sse / double(sorted.size()));
+    ep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ep.lr = lr;
+    ep.groups_switched = switched;
+    ep.mean_active_factors = active_sum / double(sorted.size());
+    if (valid && valid->nnz() > 0) {
+      // Validation in the original labels, through the current parameters.
+      double s = 0;
+      std::vector<float> pb(k), qb(k);
+      for (int64_t u = 0; u < U; ++u)
+        for (int64_t p = valid->indptr[u]; p < valid->indptr[u + 1]; ++p) {
+          const float* pu = P.load(unew[u], pb.data(), k);
+          const float* qi = Q.load(inew[valid->indices[p]], qb.data(), k);
+          const double e = double(valid->values[p]) - mf::dot(pu, qi, k);
+          s += e * e;
+        }
+      ep.valid_rmse = std::sqrt(s / double(valid->nnz()));
+    }
+    res.epochs.push_back(ep);
+    std::vector<std::pair<std::string, double>> fig = {{"epoch", ep.epoch}, {"trainRmse", ep.train_rmse}, {"seconds", ep.seconds},
+                                                       {"lr", ep.lr}, {"groupsSwitched", double(ep.groups_switched)},
+                                                       {"activeFactors", ep.mean_active_factors}};
+    if (ep.valid_rmse >= 0) fig.push_back({"validRmse", ep.valid_rmse});
+    ctx.report("epoch", double(epoch + 1) / o.epochs, ep.train_rmse, std::move(fig));
+    if (on_epoch) on_epoch(ep);
+  }
+  // Back to the caller's user and item order, in fp32.
+  std::vector<float> p(size_t(U) * k), q(size_t(I) * k), tmp(k);
+  for (int64_t u = 0; u < U; ++u) std::copy_n(P.load(unew[u], tmp.data(), k), k, &p[size_t(u) * k]);
+  for (int64_t i = 0; i < I; ++i) std::copy_n(Q.load(inew[i], tmp.data(), k), k, &q[size_t(i) * k]);
+  res.model = std::make_shared<MfModel>(U, I, k, std::move(p), std::move(q), std::max(o.l2_user, 1e-6));
+  res.groups_total = mascot ? static_cast<int>(P.group_f32.size() + Q.group_f32.size()) : 0;
+  res.dimension_order = dim_order;
+  return res;
+}
+
+}  // namespace cfkit

@@ -1,0 +1,83 @@
+// Matrix factorization by SGD (r̂_ui = p_u·q_i): plain fp32, fp16 parameter storage, MASCOT's per-group
+// precision switching (ICDM'21) and dynamic latent pruning (arXiv 2404.04265), one trainer.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/context.hpp"
+#include "model/model.hpp"
+#include "sparse/csr.hpp"
+
+namespace cfkit {
+
+enum class MfPrecision { Fp32, Fp16, Mascot };
+
+struct MfOptions {
+  int factors = 128;
+  int epochs = 20;
+  double lr_alpha = 0.01;   // η_t = α / (1 + β·t^1.5), t = epoch
+  double lr_beta = 0.1;
+  double l2_user = 0.05, l2_item = 0.05;
+  double init_std = 0.1;    // N(0, init_std²)
+  bool init_uniform = false; // U(0, init_scale·√(1/k)) as cuMF_SGD instead
+  double init_scale = 1.0;
+  uint64_t seed = 42;
+  MfPrecision precision = MfPrecision::Fp32;
+  int mascot_user_groups = 10, mascot_item_groups = 10;
+  int mascot_interval = 1;          // error estimation every this many epochs, from epoch 5
+  double mascot_sample_ratio = 0.05; // share of each block's updates sampled for the error
+  double mascot_threshold = 20;     // normalised q-error above which a group switches to fp32
+  double prune_rate = 0;            // share of latent entries treated as insignificant
+  int prune_rearrange_every = 5;    // epochs between rearrangements
+};
+
+struct MfEpoch {
+  int epoch = 0;
+  double train_rmse = 0, valid_rmse = -1, seconds = 0, lr = 0;
+  int groups_switched = 0;  // cumulative fp16 → fp32 switches (MASCOT)
+  double mean_active_factors = 0;  // average factors touched per update (pruning)
+};
+
+class MfModel : public Model {
+ public:
+  // p: users x k, q: items x k (row-major). fold_in_l2 (per rating) regularises the fold-in of new users.
+  MfModel(int64_t users, int64_t items, int k, std::vector<float> p, std::vector<float> q, double fold_in_l2);
+  std::string type() const override { return "mf"; }
+  int64_t num_items() const override { return items_; }
+  int64_t num_users() const override { return users_; }
+  // Known users (row_users given) score by p_u·Q; other rows fold in: p = argmin Σ (r − p·q_i)² + λ‖p‖²
+  // over the row's rated items, then p·Q.
+  void score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const override;
+  // Cosine similarity of item factors.
+  void item_similarity(int32_t item, float* out) const override;
+  int64_t memory_bytes() const override { return static_cast<int64_t>((p_.size() + q_.size()) * 4); }
+  float predict(int64_t u, int64_t i) const;
+  int factors() const { return k_; }
+  double fold_in_l2() const { return fold_in_l2_; }
+  const std::vector<float>& p() const { return p_; }
+  const std::vector<float>& q() const { return q_; }
+
+ private:
+  int64_t users_, items_;
+  int k_;
+  std::vector<float> p_, q_;
+  double fold_in_l2_;
+};
+
+struct MfTrainResult {
+  std::shared_ptr<MfModel> model;
+  std::vector<MfEpoch> epochs;
+  int groups_total = 0;
+  std::vector<int> dimension_order;  // final latent permutation (pruning), identity otherwise
+};
+
+// ratings: users x items with explicit values; valid may be null.
+MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& opts, TrainContext& ctx,
+                       const std::function<void(const MfEpoch&)>& on_epoch);
+
+double mf_rmse(const MfModel& m, const Csr& ratings, int threads);
+
+}  // namespace cfkit
