@@ -137,8 +137,8 @@ export interface NativeBinding {
     opts: Record<string, number | string | boolean>,
     valid: CsrArrays | null,
     job: NativeJobOptions,
-  ): Promise<{ model: NativeModelHandle; epochs: NativeMfEpoch[]; groupsTotal: number; dimensionOrder: Int32Array }>;
-  mfFromWeights(users: number, items: number, factors: number, p: Float32Array, q: Float32Array, foldInL2: number): NativeModelHandle;
+  ): Promise<{ model: NativeModelHandle; epochs: NativeMfEpoch[]; groupsTotal: number; dimensionOrder: Int32Array; mean: number }>;
+  mfFromWeights(users: number, items: number, factors: number, p: Float32Array, q: Float32Array, foldInL2: number, mean: number): NativeModelHandle;
   mfPredict(model: NativeModelHandle, users: Int32Array, items: Int32Array): Float32Array;
   fixedScores(scores: Float32Array, rows: number, items: number): NativeModelHandle;
   score(model: NativeModelHandle, inputs: CsrArrays, job: NativeJobOptions, users?: Int32Array): Promise<Float32Array>;

@@ -13,9 +13,9 @@ export interface MatrixFactorizationOptions extends RunOptions {
   factors?: number;
   /** Default 20. */
   epochs?: number;
-  /** Learning rate schedule η_t = alpha / (1 + beta·t^1.5), t = epoch (cuMF_SGD / MASCOT). Default {0.01, 0.1}. */
+  /** Learning rate schedule η_t = alpha / (1 + beta·t^1.5), t = epoch (cuMF_SGD / MASCOT). Default {0.025, 0.05} (tuned on ML-1M). */
   lr?: { alpha?: number; beta?: number };
-  /** L2 strength per update, one value or per side. Default 0.05. */
+  /** L2 strength per update, one value or per side. Default 0.055. */
   l2?: number | { user?: number; item?: number };
   /** Initial factors: N(0, std²) (default, std 0.1) or U(0, scale·√(1/k)) as cuMF_SGD. */
   init?: { distribution?: 'normal' | 'uniform'; std?: number; scale?: number };
@@ -36,6 +36,8 @@ export interface MatrixFactorizationOptions extends RunOptions {
   };
   /** Dynamic latent pruning: `rate` of the latent entries count as insignificant. rate 0 = off. */
   pruning?: { rate?: number; rearrangeEvery?: number };
+  /** Learn r − μ (μ = the mean training rating) and predict μ + p·q. Default false, as cuMF_SGD, LIBMF and MASCOT. */
+  center?: boolean;
   /** Held-out ratings (same user and item ids) for a validation RMSE each epoch. */
   validation?: Interactions;
   keepHistory?: boolean;
@@ -47,6 +49,8 @@ export interface MatrixFactorizationInfo {
   device: 'cpu' | 'cuda';
   deviceReason?: string;
   options: Record<string, number | string | boolean>;
+  /** μ added to every prediction (0 without centring). */
+  mean: number;
 }
 
 function num(v: unknown, name: string, fallback: number, ok: (x: number) => boolean, what: string): number {
@@ -87,10 +91,10 @@ export class MatrixFactorization extends NativeRecommender {
     const o: Record<string, number | string | boolean> = {
       factors,
       epochs,
-      lrAlpha: num(opts.lr?.alpha, 'lr.alpha', 0.01, (x) => x > 0, 'positive'),
-      lrBeta: num(opts.lr?.beta, 'lr.beta', 0.1, nonneg, '>= 0'),
-      l2User: num(l2.user, 'l2.user', 0.05, nonneg, '>= 0'),
-      l2Item: num(l2.item, 'l2.item', 0.05, nonneg, '>= 0'),
+      lrAlpha: num(opts.lr?.alpha, 'lr.alpha', 0.025, (x) => x > 0, 'positive'),
+      lrBeta: num(opts.lr?.beta, 'lr.beta', 0.05, nonneg, '>= 0'),
+      l2User: num(l2.user, 'l2.user', 0.055, nonneg, '>= 0'),
+      l2Item: num(l2.item, 'l2.item', 0.055, nonneg, '>= 0'),
       initUniform: dist === 'uniform',
       initStd: num(opts.init?.std, 'init.std', 0.1, (x) => x > 0, 'positive'),
       initScale: num(opts.init?.scale, 'init.scale', 1, (x) => x > 0, 'positive'),
@@ -101,6 +105,7 @@ export class MatrixFactorization extends NativeRecommender {
       interval: num(opts.mascot?.interval, 'mascot.interval', 2, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
       sampleRatio: num(opts.mascot?.sampleRatio, 'mascot.sampleRatio', 0.05, (x) => x > 0 && x <= 1, 'in (0, 1]'),
       threshold: num(opts.mascot?.threshold, 'mascot.threshold', 20, (x) => x > 0, 'positive'),
+      center: opts.center ?? false,
       pruneRate: num(opts.pruning?.rate, 'pruning.rate', 0, (x) => x >= 0 && x < 1, 'in [0, 1)'),
       rearrangeEvery: num(opts.pruning?.rearrangeEvery, 'pruning.rearrangeEvery', 5, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
     };
@@ -119,7 +124,7 @@ export class MatrixFactorization extends NativeRecommender {
       valid = v.csr();
     }
     const res = await runNative(opts, (job) => native().mfFit(ratings.csr(), o, valid, job));
-    const info: MatrixFactorizationInfo = { epochs: res.epochs, groupsTotal: res.groupsTotal, device: 'cpu', deviceReason, options: o };
+    const info: MatrixFactorizationInfo = { epochs: res.epochs, groupsTotal: res.groupsTotal, device: 'cpu', deviceReason, options: o, mean: res.mean };
     return new MatrixFactorization(res.model, ratings.userIds, ratings.itemIds, opts.keepHistory === false ? undefined : ratings, factors, info);
   }
 
@@ -175,7 +180,7 @@ export class MatrixFactorization extends NativeRecommender {
     const userIds = IdMap.from(ids as ExternalId[]);
     const k = Number(file.params.factors);
     if (!Number.isInteger(k) || k < 1) throw new FormatError(`${path}: invalid factor count`, { path });
-    const handle = native().mfFromWeights(userIds.size, itemIds.size, k, section(file, 'p', Float32Array, path), section(file, 'q', Float32Array, path), Number(file.params.foldInL2) || 0.05);
+    const handle = native().mfFromWeights(userIds.size, itemIds.size, k, section(file, 'p', Float32Array, path), section(file, 'q', Float32Array, path), Number(file.params.foldInL2) || 0.05, Number((file.params.info as MatrixFactorizationInfo | undefined)?.mean) || 0);
     return new MatrixFactorization(handle, userIds, itemIds, history, k, file.params.info as MatrixFactorizationInfo | undefined);
   }
 }

@@ -268,6 +268,7 @@ Napi::Value mf_fit(const Napi::CallbackInfo& info) {
     m.mascot_interval = static_cast<int>(number_field(o, "interval", m.mascot_interval));
     m.mascot_sample_ratio = number_field(o, "sampleRatio", m.mascot_sample_ratio);
     m.mascot_threshold = number_field(o, "threshold", m.mascot_threshold);
+    m.center = bool_field(o, "center", false);
     m.prune_rate = number_field(o, "pruneRate", 0);
     m.prune_rearrange_every = static_cast<int>(number_field(o, "rearrangeEvery", m.prune_rearrange_every));
     std::shared_ptr<cfkit::Csr> valid;
@@ -294,6 +295,7 @@ Napi::Value mf_fit(const Napi::CallbackInfo& info) {
           }
           r.Set("epochs", eps);
           r.Set("groupsTotal", res->groups_total);
+          r.Set("mean", res->model->mean());
           r.Set("dimensionOrder", to_js(e, std::vector<int32_t>(res->dimension_order.begin(), res->dimension_order.end())));
           return r;
         });
@@ -314,7 +316,8 @@ Napi::Value mf_from_weights(const Napi::CallbackInfo& info) {
     for (float v : q)
       if (!std::isfinite(v)) fail(ErrorCode::Format, "MF factors contain a non-finite value");
     const double l2 = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0.05;
-    return ModelHandle::wrap(env, std::make_shared<cfkit::MfModel>(users, items, k, std::move(p), std::move(q), l2));
+    const double mean = info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : 0.0;
+    return ModelHandle::wrap(env, std::make_shared<cfkit::MfModel>(users, items, k, std::move(p), std::move(q), l2, mean));
   });
 }
 

@@ -17,6 +17,7 @@
 using cfkit::mf::dot;
 using cfkit::mf::float_to_half;
 using cfkit::mf::half_to_float;
+using cfkit::mf::sgd_half;
 using cfkit::mf::update;
 
 namespace cfkit {
@@ -112,6 +113,24 @@ struct Side {
     for (int64_t r = 0; r < rows; ++r)
       if (group[r] == g) half_to_float(&f16[r * k], &f32[r * k], k);
   }
+  // Asks for the first m factors of row r ahead of use: updates are bound by the latency of random
+  // row fetches, not by arithmetic, so this is what makes shorter (pruned, fp16) rows pay off.
+  void prefetch(int64_t r, int m) const {
+    const char* base;
+    size_t bytes;
+    if (row_is_f32(r)) {
+      base = reinterpret_cast<const char*>(&f32[r * k]);
+      bytes = size_t(m) * 4;
+    } else {
+      base = reinterpret_cast<const char*>(&f16[r * k]);
+      bytes = size_t(m) * 2;
+    }
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(base + off, 1, 3);
+  }
+  void zero_tail(int64_t r, int from) {
+    if (!f32.empty()) std::fill(&f32[r * k + from], &f32[r * k + k], 0.f);
+    if (!f16.empty()) std::fill(&f16[r * k + from], &f16[r * k + k], uint16_t(0));
+  }
   // Moves latent dimension order[d] to position d in every row.
   void permute(const std::vector<int>& order) {
     std::vector<float> tmp(k);
@@ -146,13 +165,13 @@ struct GroupStats {
 
 }  // namespace
 
-MfModel::MfModel(int64_t users, int64_t items, int k, std::vector<float> p, std::vector<float> q, double fold_in_l2)
-    : users_(users), items_(items), k_(k), p_(std::move(p)), q_(std::move(q)), fold_in_l2_(fold_in_l2) {
+MfModel::MfModel(int64_t users, int64_t items, int k, std::vector<float> p, std::vector<float> q, double fold_in_l2, double mean)
+    : users_(users), items_(items), k_(k), p_(std::move(p)), q_(std::move(q)), fold_in_l2_(fold_in_l2), mean_(mean) {
   require(static_cast<int64_t>(p_.size()) == users_ * k_ && static_cast<int64_t>(q_.size()) == items_ * k_,
           "MF factors have the wrong size");
 }
 
-float MfModel::predict(int64_t u, int64_t i) const { return mf::dot(&p_[u * k_], &q_[i * k_], k_); }
+float MfModel::predict(int64_t u, int64_t i) const { return static_cast<float>(mean_ + mf::dot(&p_[u * k_], &q_[i * k_], k_)); }
 
 void MfModel::score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const {
   std::vector<double> a(size_t(k_) * k_), b(k_);
@@ -168,7 +187,7 @@ void MfModel::score(const Csr& inputs, const int32_t* row_users, int64_t begin, 
       const double rated = double(std::max<int64_t>(1, inputs.row_size(r)));
       for (int64_t t = inputs.indptr[r]; t < inputs.indptr[r + 1]; ++t) {
         const float* qi = &q_[int64_t(inputs.indices[t]) * k_];
-        const double rv = inputs.values[t];
+        const double rv = double(inputs.values[t]) - mean_;
         for (int x = 0; x < k_; ++x) {
           b[x] += rv * qi[x];
           for (int y = 0; y <= x; ++y) a[size_t(y) * k_ + x] += double(qi[x]) * qi[y];
@@ -182,7 +201,7 @@ void MfModel::score(const Csr& inputs, const int32_t* row_users, int64_t begin, 
       pu = p.data();
     }
     float* o = out + (r - begin) * items_;
-    for (int64_t i = 0; i < items_; ++i) o[i] = mf::dot(pu, &q_[i * k_], k_);
+    for (int64_t i = 0; i < items_; ++i) o[i] = static_cast<float>(mean_ + mf::dot(pu, &q_[i * k_], k_));
   }
 }
 
@@ -245,12 +264,26 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
   // fixed seed reproducible, and blocks of one wave never share a user or an item, so runs with
   // several threads are race-free (and reproducible for a given thread count) too.
   const int threads = ctx.threads();
-  const int B = threads <= 1 ? 1 : 2 * threads;
+  // Grid side: one block with one thread (reproducible), else at least 2 per thread and enough
+  // that one block's user and item factors (about (U + I)·k·4 / B bytes) stay in a 512 KiB share of L2.
+  int B = 1;
+  if (o.blocks > 0) {
+    B = o.blocks;
+  } else if (threads > 1) {
+    const double bytes = double(U + I) * k * (half ? 2.0 : 4.0);
+    B = std::max(2 * threads, std::min(64, static_cast<int>(std::ceil(bytes / (512.0 * 1024)))));
+  }
   const std::vector<int64_t> ustart = balanced_ranges(ucount_new, B), istart = balanced_ranges(icount_new, B);
+  double mean = 0;
+  if (o.center) {
+    for (float v : ratings.values) mean += v;
+    mean /= double(ratings.nnz());
+  }
   std::vector<Rating> all;
   all.reserve(ratings.nnz());
   for (int64_t u = 0; u < U; ++u)
-    for (int64_t p = ratings.indptr[u]; p < ratings.indptr[u + 1]; ++p) all.push_back({unew[u], inew[ratings.indices[p]], ratings.values[p]});
+    for (int64_t p = ratings.indptr[u]; p < ratings.indptr[u + 1]; ++p)
+      all.push_back({unew[u], inew[ratings.indices[p]], static_cast<float>(double(ratings.values[p]) - mean)});
   for (int64_t t = static_cast<int64_t>(all.size()) - 1; t > 0; --t) std::swap(all[t], all[rng.below(t + 1)]);
   std::vector<int64_t> block_ptr(size_t(B) * B + 1, 0);
   std::vector<int> block_of(all.size());
@@ -295,17 +328,19 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     P.f32 = {};
     Q.f32 = {};
   }
-  // Pruning threshold: the `rate` quantile of the initial |factor| values.
+  // Pruning threshold: the `rate` quantile of the factor magnitudes, taken afresh at every
+  // rearrangement. (The initial distribution alone prunes nothing once L2-regularised SGD has grown
+  // the factors past their initial scale.) No pruning before the first rearrangement.
   float tau = 0;
-  if (pruning) {
+  auto magnitude_quantile = [&](double rate) {
     std::vector<float> mags;
     for (const Side* s : {&P, &Q})
       for (int64_t r = 0; r < s->rows; r += std::max<int64_t>(1, s->rows / 20000))
         for (int d = 0; d < k; ++d) mags.push_back(std::fabs(s->value(r, d)));
-    const size_t q = std::min(mags.size() - 1, static_cast<size_t>(o.prune_rate * double(mags.size())));
+    const size_t q = std::min(mags.size() - 1, static_cast<size_t>(rate * double(mags.size())));
     std::nth_element(mags.begin(), mags.begin() + q, mags.end());
-    tau = mags[q];
-  }
+    return mags[q];
+  };
   std::vector<int> dim_order(k);
   std::iota(dim_order.begin(), dim_order.end(), 0);
 
@@ -331,20 +366,30 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
       std::vector<int> composed(k);
       for (int d = 0; d < k; ++d) composed[d] = dim_order[order[d]];
       dim_order = composed;
+      tau = magnitude_quantile(o.prune_rate);
     }
     double active_sum = 0;
     if (pruning) {
-      // Per row: everything up to the last significant factor, rounded up to 8 for SIMD.
+      // Per row: drop the longest trailing run of (rearranged) factors whose RMS is below τ, i.e.
+      // factors that are insignificant together; keep a multiple of 8 for SIMD.
+      const double tau2 = double(tau) * tau;
       for (Side* s : {&P, &Q}) {
         s->length.assign(s->rows, static_cast<uint16_t>(k));
+        if (tau <= 0) continue;
+        std::vector<float> row(k);
         for (int64_t r = 0; r < s->rows; ++r) {
-          int last = -1;
-          for (int d = k - 1; d >= 0; --d)
-            if (std::fabs(s->value(r, d)) >= tau) {
-              last = d;
-              break;
-            }
-          s->length[r] = static_cast<uint16_t>(std::min(k, ((last + 1 + 7) / 8) * 8));
+          const float* v = s->load(r, row.data(), k);
+          double tail = 0;
+          int keep = k;
+          for (int d = k - 1; d >= 0; --d) {
+            tail += double(v[d]) * v[d];
+            if (tail <= tau2 * double(k - d)) keep = d;
+          }
+          const int len = std::min(k, ((keep + 7) / 8) * 8);
+          s->length[r] = static_cast<uint16_t>(len);
+          // Pruned factors are zero from now on, so predictions (full dot products) and training
+          // (early-stopped ones) agree.
+          s->zero_tail(r, len);
         }
       }
     }
@@ -369,15 +414,29 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
           const int64_t from = block_ptr[blk], to = block_ptr[blk + 1];
           const int64_t sample_from = estimate ? to - static_cast<int64_t>(o.mascot_sample_ratio * double(to - from)) : to;
           double local_sse = 0, local_active = 0;
+          constexpr int64_t kAhead = 6;
           for (int64_t t = from; t < to; ++t) {
+            if (t + kAhead < to) {
+              const Rating& y = sorted[t + kAhead];
+              P.prefetch(y.u, pruning ? P.length[y.u] : k);
+              Q.prefetch(y.i, pruning ? Q.length[y.i] : k);
+            }
             const Rating& x = sorted[t];
             const int m = pruning ? std::min(P.length[x.u], Q.length[x.i]) : k;
+            const bool sampled = t >= sample_from;
+            if (!sampled && !P.row_is_f32(x.u) && !Q.row_is_f32(x.i)) {
+              // Both rows in fp16: convert in registers.
+              const float e = sgd_half(&P.f16[int64_t(x.u) * k], &Q.f16[int64_t(x.i) * k], m, k, x.r, lr, lu, li);
+              local_sse += double(e) * e;
+              local_active += m;
+              continue;
+            }
             float* p = P.load(x.u, pbuf.data(), k);
             float* q = Q.load(x.i, qbuf.data(), k);
             const float e = x.r - dot(p, q, m);
             local_sse += double(e) * e;
             local_active += m;
-            if (t >= sample_from) {
+            if (sampled) {
               if (!P.row_is_f32(x.u)) {
                 for (int d = 0; d < m; ++d) grad[d] = e * q[d] - lu * p[d];
                 std::fill(grad.begin() + m, grad.end(), 0.f);
@@ -452,7 +511,7 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
         for (int64_t p = valid->indptr[u]; p < valid->indptr[u + 1]; ++p) {
           const float* pu = P.load(unew[u], pb.data(), k);
           const float* qi = Q.load(inew[valid->indices[p]], qb.data(), k);
-          const double e = double(valid->values[p]) - mf::dot(pu, qi, k);
+          const double e = double(valid->values[p]) - mean - mf::dot(pu, qi, k);
           s += e * e;
         }
       ep.valid_rmse = std::sqrt(s / double(valid->nnz()));
@@ -469,7 +528,7 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
   std::vector<float> p(size_t(U) * k), q(size_t(I) * k), tmp(k);
   for (int64_t u = 0; u < U; ++u) std::copy_n(P.load(unew[u], tmp.data(), k), k, &p[size_t(u) * k]);
   for (int64_t i = 0; i < I; ++i) std::copy_n(Q.load(inew[i], tmp.data(), k), k, &q[size_t(i) * k]);
-  res.model = std::make_shared<MfModel>(U, I, k, std::move(p), std::move(q), std::max(o.l2_user, 1e-6));
+  res.model = std::make_shared<MfModel>(U, I, k, std::move(p), std::move(q), std::max(o.l2_user, 1e-6), mean);
   res.groups_total = mascot ? static_cast<int>(P.group_f32.size() + Q.group_f32.size()) : 0;
   res.dimension_order = dim_order;
   return res;

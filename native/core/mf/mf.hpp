@@ -30,8 +30,10 @@ struct MfOptions {
   int mascot_interval = 1;          // error estimation every this many epochs, from epoch 5
   double mascot_sample_ratio = 0.05; // share of each block's updates sampled for the error
   double mascot_threshold = 20;     // normalised q-error above which a group switches to fp32
-  double prune_rate = 0;            // share of latent entries treated as insignificant
+  bool center = false;              // learn r − μ (μ = mean training rating) and predict μ + p·q
+  double prune_rate = 0;            // magnitude quantile that defines an insignificant factor
   int prune_rearrange_every = 5;    // epochs between rearrangements
+  int blocks = 0;                   // grid side B (0: enough that a block's factors fit in L2)
 };
 
 struct MfEpoch {
@@ -44,7 +46,7 @@ struct MfEpoch {
 class MfModel : public Model {
  public:
   // p: users x k, q: items x k (row-major). fold_in_l2 (per rating) regularises the fold-in of new users.
-  MfModel(int64_t users, int64_t items, int k, std::vector<float> p, std::vector<float> q, double fold_in_l2);
+  MfModel(int64_t users, int64_t items, int k, std::vector<float> p, std::vector<float> q, double fold_in_l2, double mean);
   std::string type() const override { return "mf"; }
   int64_t num_items() const override { return items_; }
   int64_t num_users() const override { return users_; }
@@ -57,6 +59,7 @@ class MfModel : public Model {
   float predict(int64_t u, int64_t i) const;
   int factors() const { return k_; }
   double fold_in_l2() const { return fold_in_l2_; }
+  double mean() const { return mean_; }
   const std::vector<float>& p() const { return p_; }
   const std::vector<float>& q() const { return q_; }
 
@@ -65,6 +68,7 @@ class MfModel : public Model {
   int k_;
   std::vector<float> p_, q_;
   double fold_in_l2_;
+  double mean_;  // added to every prediction (0 when the model was trained uncentred)
 };
 
 struct MfTrainResult {

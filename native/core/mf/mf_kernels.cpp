@@ -98,7 +98,71 @@ bool has_f16c() {
   return yes;
 }
 
+__attribute__((target("avx512f,f16c"))) float sgd_half_avx512(uint16_t* p, uint16_t* q, int m, int k, float r, float lr,
+                                                                  float lu, float li) {
+  __m512 acc = _mm512_setzero_ps();
+  int d = 0;
+  for (; d + 16 <= m; d += 16) {
+    const __m512 pv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + d)));
+    const __m512 qv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + d)));
+    acc = _mm512_fmadd_ps(pv, qv, acc);
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, acc);
+  float tp[16], tq[16];
+  const int tail = m - d;
+  if (tail > 0) {
+    half_to_float_f16c(p + d, tp, tail);
+    half_to_float_f16c(q + d, tq, tail);
+    for (int l = 0; l < tail; ++l) lanes[l] += tp[l] * tq[l];
+  }
+  float s = 0;
+  for (int l = 0; l < 16; ++l) s += lanes[l];
+  const float e = r - s;
+  const __m512 ve = _mm512_set1_ps(e), vlr = _mm512_set1_ps(lr), vlu = _mm512_set1_ps(lu), vli = _mm512_set1_ps(li);
+  for (d = 0; d + 16 <= m; d += 16) {
+    const __m512 pv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + d)));
+    const __m512 qv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + d)));
+    // p + lr·(e·q − lu·p), q + lr·(e·p − li·q), with the rounding order of update().
+    const __m512 pn = _mm512_add_ps(pv, _mm512_mul_ps(vlr, _mm512_sub_ps(_mm512_mul_ps(ve, qv), _mm512_mul_ps(vlu, pv))));
+    const __m512 qn = _mm512_add_ps(qv, _mm512_mul_ps(vlr, _mm512_sub_ps(_mm512_mul_ps(ve, pv), _mm512_mul_ps(vli, qv))));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + d), _mm512_cvtps_ph(pn, _MM_FROUND_TO_NEAREST_INT));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + d), _mm512_cvtps_ph(qn, _MM_FROUND_TO_NEAREST_INT));
+  }
+  if (tail > 0) {
+    for (int l = 0; l < tail; ++l) {
+      const float pd = tp[l], qd = tq[l];
+      tp[l] = pd + lr * (e * qd - lu * pd);
+      tq[l] = qd + lr * (e * pd - li * qd);
+    }
+    float_to_half_f16c(tp, p + d, tail);
+    float_to_half_f16c(tq, q + d, tail);
+  }
+  (void)k;
+  return e;
+}
+
+bool has_avx512() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("f16c");
+  }();
+  return yes;
+}
+
 }  // namespace
+
+float sgd_half(uint16_t* p, uint16_t* q, int m, int k, float r, float lr, float lu, float li) {
+  if (has_avx512()) return sgd_half_avx512(p, q, m, k, r, lr, lu, li);
+  float tp[4096], tq[4096];
+  half_to_float(p, tp, k);
+  half_to_float(q, tq, k);
+  const float e = r - dot(tp, tq, m);
+  update(tp, tq, m, e, lr, lu, li);
+  float_to_half(tp, p, m);
+  float_to_half(tq, q, m);
+  return e;
+}
 
 void half_to_float(const uint16_t* in, float* out, int n) {
   if (has_f16c()) return half_to_float_f16c(in, out, n);
