@@ -328,9 +328,11 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     P.f32 = {};
     Q.f32 = {};
   }
-  // Pruning threshold: the `rate` quantile of the factor magnitudes, taken afresh at every
+  // Pruning threshold: the `rate` quantile of the factor magnitudes, re-derived at every
   // rearrangement. (The initial distribution alone prunes nothing once L2-regularised SGD has grown
-  // the factors past their initial scale.) No pruning before the first rearrangement.
+  // the factors past their initial scale.) Pruned factors are zero, so once they dominate the
+  // quantile the threshold drops and rows regrow: pruning stays dynamic instead of compounding.
+  // No pruning before the first rearrangement.
   float tau = 0;
   auto magnitude_quantile = [&](double rate) {
     std::vector<float> mags;

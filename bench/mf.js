@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// MF benchmark: updates per second, seconds per epoch, peak RSS and test RMSE for fp32, fp16,
+// MASCOT and pruning (rates 0.3, 0.5), on ML-1M (seeded 90/10 rating split, k = 128) and on a
+// generated Netflix-shaped set (480K users x 17.7K items, power-law degrees, 25M ratings).
+// Writes bench/results/mf.json.   node bench/mf.js [--netflix-epochs 3] [--ml1m-epochs 20]
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const dataDir = path.resolve(root, '..', 'shared', 'data');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const k = args.indexOf(name);
+  return k >= 0 ? args[k + 1] : fallback;
+};
+const threads = Number(opt('--threads', String(Math.min(2, os.availableParallelism()))));
+const CONFIGS = [
+  { name: 'fp32', options: {} },
+  { name: 'fp16', options: { precision: 'fp16' } },
+  { name: 'mascot', options: { precision: 'mascot' } },
+  { name: 'pruned-0.3', options: { pruning: { rate: 0.3 } } },
+  { name: 'pruned-0.5', options: { pruning: { rate: 0.5 } } },
+];
+
+// Netflix-shaped ratings: Zipf-like user and item degrees, values from rank-8 structure + noise.
+function netflixShaped(c) {
+  const U = 480189;
+  const I = 17770;
+  const target = 25_000_000;
+  const rng = new c.Rng(11);
+  const zipf = (n, s) => {
+    const w = new Float64Array(n);
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += w[j] = 1 / Math.pow(j + 1, s);
+    let acc = 0;
+    return w.map((x) => (acc += x / sum));
+  };
+  const itemCum = zipf(I, 0.9);
+  const pick = (cum) => {
+    const x = rng.next();
+    let lo = 0;
+    let hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const r = 8;
+  const pu = new Float32Array(U * r).map(() => rng.normal() * 0.5);
+  const qi = new Float32Array(I * r).map(() => rng.normal() * 0.5);
+  const users = new Int32Array(target);
+  const items = new Int32Array(target);
+  const values = new Float32Array(target);
+  // User degrees: log-normal around 52 ratings (25M / 480K), at least 1.
+  let n = 0;
+  const seen = new Set();
+  for (let u = 0; u < U && n < target; u++) {
+    const deg = Math.max(1, Math.min(I / 2, Math.round(Math.exp(Math.log(52) - 0.8 + 1.2 * rng.normal()))));
+    seen.clear();
+    for (let t = 0; t < deg && n < target; t++) {
+      const i = pick(itemCum);
+      if (seen.has(i)) continue;
+      seen.add(i);
+      let v = 3.6;
+      for (let d = 0; d < r; d++) v += pu[u * r + d] * qi[i * r + d];
+      v = Math.min(5, Math.max(1, Math.round(v + 0.8 * rng.normal())));
+      users[n] = u;
+      items[n] = i;
+      values[n] = v;
+      n++;
+    }
+  }
+  const data = c.Interactions.fromArrays({ users: users.subarray(0, n), items: items.subarray(0, n), values: values.subarray(0, n) }, { numUsers: U, numItems: I });
+  return c.ratingSplit(data, { testFraction: 0.1, seed: 7 });
+}
+
+async function child(cfg) {
+  const c = require(path.join(root, 'dist'));
+  let split;
+  if (cfg.dataset === 'ml-1m') split = c.ratingSplit(await c.Interactions.fromFile(path.join(dataDir, 'ml-1m', 'ratings_no_ts.dat')), { testFraction: 0.1, seed: 42 });
+  else split = netflixShaped(c);
+  const t0 = performance.now();
+  const m = await c.MatrixFactorization.fit(split.train, { factors: 128, epochs: cfg.epochs, threads, ...cfg.options });
+  const seconds = (performance.now() - t0) / 1000;
+  const epochSeconds = m.info.epochs.reduce((a, e) => a + e.seconds, 0) / m.info.epochs.length;
+  const out = {
+    dataset: cfg.dataset,
+    config: cfg.name,
+    options: cfg.options,
+    epochs: cfg.epochs,
+    trainRatings: split.train.nnz,
+    fitSeconds: seconds,
+    secondsPerEpoch: epochSeconds,
+    updatesPerSecond: split.train.nnz / epochSeconds,
+    testRmse: m.rmse(split.test).rmse,
+    groupsSwitched: m.info.epochs.at(-1).groupsSwitched,
+    activeFactors: m.info.epochs.at(-1).activeFactors,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
+  m.dispose();
+  process.stdout.write(JSON.stringify(out));
+}
+
+function run(cfg) {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', __filename, '--child', JSON.stringify(cfg), '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return { ...cfg, error: r.stderr.split('\n').slice(-5).join(' ') };
+  return JSON.parse(r.stdout);
+}
+
+async function main() {
+  if (args.includes('--child')) return child(JSON.parse(opt('--child')));
+  const results = {
+    benchmark: 'mf',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, node: process.version },
+    threads,
+    factors: 128,
+    device: 'cpu (no GPU measured on this machine)',
+    runs: [],
+  };
+  const datasets = [];
+  if (fs.existsSync(path.join(dataDir, 'ml-1m', 'ratings_no_ts.dat'))) datasets.push(['ml-1m', Number(opt('--ml1m-epochs', '20'))]);
+  if (!args.includes('--no-netflix')) datasets.push(['netflix-shaped', Number(opt('--netflix-epochs', '3'))]);
+  for (const [dataset, epochs] of datasets) {
+    for (const cfg of CONFIGS) {
+      const r = run({ dataset, epochs, ...cfg });
+      results.runs.push(r);
+      console.error(`${dataset} ${cfg.name}: ${r.error ?? `${r.secondsPerEpoch.toFixed(3)} s/epoch, ${(r.updatesPerSecond / 1e6).toFixed(1)} M updates/s, RMSE ${r.testRmse.toFixed(4)}, ${r.peakRssMiB.toFixed(0)} MiB, active ${r.activeFactors.toFixed(1)}`}`);
+    }
+  }
+  const out = path.join(__dirname, 'results', 'mf.json');
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  console.error(`wrote ${path.relative(root, out)}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
