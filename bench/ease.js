@@ -7,25 +7,11 @@
 //
 // Each configuration runs in its own child process so its peak RSS is its own.
 'use strict';
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-
-const root = path.resolve(__dirname, '..');
-const dataDir = path.resolve(root, '..', 'shared', 'data');
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const opt = (name, fallback) => {
-  const k = args.indexOf(name);
-  return k >= 0 ? args[k + 1] : fallback;
-};
-const threads = Number(opt('--threads', String(Math.min(2, os.availableParallelism()))));
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { root, dataDir, opt, flag, threads, machine, median, runChild } = require('./common');
 
 async function child(config) {
   const c = require(path.join(root, 'dist'));
@@ -92,14 +78,10 @@ async function child(config) {
   process.stdout.write(JSON.stringify(out));
 }
 
-function runChild(config) {
-  const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(config), '--threads', String(threads)], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-    env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) },
-  });
-  if (r.status !== 0) throw new Error(`benchmark child failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+function run(config) {
+  const r = runChild(__filename, config);
+  if (r.error) throw new Error(`benchmark child failed: ${r.error}`);
+  return r;
 }
 
 function numpyReference(folder, l2) {
@@ -120,7 +102,7 @@ async function main() {
   const results = {
     benchmark: 'ease',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, node: process.version },
+    machine: machine(),
     threads,
     backend: require(path.join(root, 'dist')).backendInfo().cpu,
     runs: [],
@@ -129,7 +111,7 @@ async function main() {
   if (hasMl1m) {
     const dump = fs.mkdtempSync(path.join(os.tmpdir(), 'cfkit-ease-'));
     for (const dtype of ['float32', 'float64']) {
-      const r = runChild({ dataset: 'ml-1m', l2: 500, dtype, reps: quick ? 3 : 7, dumpTo: dtype === 'float32' ? dump : undefined });
+      const r = run({ dataset: 'ml-1m', l2: 500, dtype, reps: quick ? 3 : 7, dumpTo: dtype === 'float32' ? dump : undefined });
       results.runs.push(r);
       console.error(`ml-1m ${dtype}: fit ${r.fitSeconds.median.toFixed(3)} s (median), load ${r.loadSeconds.toFixed(2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, R@20 ${r.accuracy['recall@20'].toFixed(4)}`);
     }
@@ -144,7 +126,7 @@ async function main() {
     results.skipped = 'ml-1m: ../shared/data is absent';
   }
   const items = quick ? 5000 : 20000;
-  const r = runChild({ dataset: 'synthetic', users: 2 * items, items, mean: 60, l2: 200, dtype: 'float32', reps: 1 });
+  const r = run({ dataset: 'synthetic', users: 2 * items, items, mean: 60, l2: 200, dtype: 'float32', reps: 1 });
   results.runs.push(r);
   console.error(`synthetic ${items} items: fit ${r.fitSeconds.median.toFixed(2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
   const out = path.join(__dirname, 'results', quick ? 'ease.quick.json' : 'ease.json');

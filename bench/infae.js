@@ -4,19 +4,11 @@
 // same closed form (bench/reference/infae_numpy.py) on the same matrix when Python has them.
 // Writes bench/results/infae.json.   node bench/infae.js [--gowalla-users 8000] [--no-numpy]
 'use strict';
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-
-const root = path.resolve(__dirname, '..');
-const dataDir = path.resolve(root, '..', 'shared', 'data');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const k = args.indexOf(name);
-  return k >= 0 ? args[k + 1] : fallback;
-};
-const threads = Number(opt('--threads', String(Math.min(2, os.availableParallelism()))));
+const { root, dataDir, args, opt, threads, machine, runChild } = require('./common');
 
 async function ml1m(c) {
   const dir = path.join(dataDir, 'ml-1m-infae-split');
@@ -63,18 +55,14 @@ async function child(cfg) {
   process.stdout.write(JSON.stringify(out));
 }
 
-function run(cfg) {
-  const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(cfg), '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) } });
-  if (r.status !== 0) return { ...cfg, error: r.stderr.split('\n').slice(-5).join(' ') };
-  return JSON.parse(r.stdout);
-}
+const run = (cfg) => runChild(__filename, cfg);
 
 async function main() {
   if (args.includes('--child')) return child(JSON.parse(opt('--child')));
   const results = {
     benchmark: 'infae',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, node: process.version },
+    machine: machine(),
     threads,
     device: 'cpu (no GPU measured on this machine)',
     runs: [],

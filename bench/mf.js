@@ -4,19 +4,9 @@
 // generated Netflix-shaped set (480K users x 17.7K items, power-law degrees, 25M ratings).
 // Writes bench/results/mf.json.   node bench/mf.js [--netflix-epochs 3] [--ml1m-epochs 20]
 'use strict';
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-
-const root = path.resolve(__dirname, '..');
-const dataDir = path.resolve(root, '..', 'shared', 'data');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const k = args.indexOf(name);
-  return k >= 0 ? args[k + 1] : fallback;
-};
-const threads = Number(opt('--threads', String(Math.min(2, os.availableParallelism()))));
+const { root, dataDir, args, opt, threads, machine, runChild } = require('./common');
 const CONFIGS = [
   { name: 'fp32', options: {} },
   { name: 'fp16', options: { precision: 'fp16' } },
@@ -106,18 +96,14 @@ async function child(cfg) {
   process.stdout.write(JSON.stringify(out));
 }
 
-function run(cfg) {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', __filename, '--child', JSON.stringify(cfg), '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { ...cfg, error: r.stderr.split('\n').slice(-5).join(' ') };
-  return JSON.parse(r.stdout);
-}
+const run = (cfg) => runChild(__filename, cfg, { nodeArgs: ['--max-old-space-size=8192'] });
 
 async function main() {
   if (args.includes('--child')) return child(JSON.parse(opt('--child')));
   const results = {
     benchmark: 'mf',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, node: process.version },
+    machine: machine(),
     threads,
     factors: 128,
     device: 'cpu (no GPU measured on this machine)',

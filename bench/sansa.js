@@ -10,19 +10,9 @@
 // Every configuration runs in its own child process (peak RSS is its own). Once a factorizer
 // exceeds --max-seconds (or fails) on a dataset, its larger densities are recorded as skipped.
 'use strict';
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-
-const root = path.resolve(__dirname, '..');
-const dataDir = path.resolve(root, '..', 'shared', 'data');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const k = args.indexOf(name);
-  return k >= 0 ? args[k + 1] : fallback;
-};
-const threads = Number(opt('--threads', String(Math.min(2, os.availableParallelism()))));
+const { root, dataDir, args, opt, threads, machine, runChild } = require('./common');
 
 const DATASETS = {
   'ml-1m': {
@@ -95,16 +85,7 @@ async function child(cfg) {
   process.stdout.write(JSON.stringify(out));
 }
 
-function run(cfg, maxSeconds) {
-  const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(cfg), '--threads', String(threads)], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-    timeout: maxSeconds * 1000 * 3,
-    env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) },
-  });
-  if (r.status !== 0) return { ...cfg, error: (r.error?.message || r.stderr || 'failed').split('\n').slice(-4).join(' ') };
-  return JSON.parse(r.stdout);
-}
+const run = (cfg, maxSeconds) => runChild(__filename, cfg, { timeoutMs: maxSeconds * 1000 * 3 });
 
 async function main() {
   if (args.includes('--child')) return child(JSON.parse(opt('--child')));
@@ -117,7 +98,7 @@ async function main() {
   Object.assign(results, {
     benchmark: 'sansa',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, node: process.version },
+    machine: machine(),
     threads,
     umr: { scans: 1, finetune: 10 },
     references: { gowallaEase: DATASETS.gowalla.easeReference },

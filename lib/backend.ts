@@ -47,3 +47,17 @@ export function resolveDevice(requested: Device | undefined): 'cpu' | 'cuda' {
   if (want === 'cuda') throw new DeviceError(`device 'cuda' was requested but CUDA is not usable: ${cuda.reason}`);
   return 'cpu';
 }
+
+/**
+ * For models without a GPU path yet: 'cuda' is refused with a reason (whether or not a GPU exists),
+ * 'auto' runs on the CPU and says why.
+ */
+export function cpuOnlyDevice(requested: Device | undefined, model: string): { device: 'cpu'; reason?: string } {
+  const want = requested ?? 'auto';
+  const device = resolveDevice(want);
+  if (device === 'cuda') {
+    if (want === 'cuda') throw new DeviceError(`${model} has no CUDA path in this build; use device: 'cpu' or 'auto'`);
+    return { device: 'cpu', reason: `${model} has no CUDA path in this build` };
+  }
+  return { device: 'cpu', reason: want === 'auto' ? native().cudaInfo().reason : undefined };
+}

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
-import { Device, resolveDevice } from '../backend';
-import { DeviceError, FormatError, fromNative, InputError } from '../errors';
+import { cpuOnlyDevice, Device } from '../backend';
+import { FormatError, fromNative, InputError } from '../errors';
 import { IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
 import { checkSeed, Rng } from '../data/rng';
@@ -75,13 +75,7 @@ export class InfiniteAE extends NativeRecommender {
     if (grid.length > 1 && !opts.validation) throw new InputError('lambdaGrid needs a validation EvalSet');
     const dtype = opts.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float64') throw new InputError("dtype must be 'float32' or 'float64'");
-    const requested = opts.device ?? 'auto';
-    const device = resolveDevice(requested);
-    let deviceReason: string | undefined;
-    if (device === 'cuda') {
-      if (requested === 'cuda') throw new DeviceError('∞-AE has no CUDA path in this build; use device: "cpu" or "auto"');
-      deviceReason = '∞-AE has no CUDA path in this build';
-    } else if (requested === 'auto') deviceReason = native().cudaInfo().reason;
+    const { reason: deviceReason } = cpuOnlyDevice(opts.device, '∞-AE');
 
     // Support rows: users with interactions, optionally a sample.
     const active: number[] = [];

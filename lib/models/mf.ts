@@ -1,5 +1,5 @@
-import { Device, resolveDevice } from '../backend';
-import { DeviceError, FormatError, fromNative, InputError } from '../errors';
+import { cpuOnlyDevice, Device } from '../backend';
+import { FormatError, fromNative, InputError } from '../errors';
 import { ExternalId, IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
 import { ratingErrors } from '../eval/metrics';
@@ -109,13 +109,7 @@ export class MatrixFactorization extends NativeRecommender {
       pruneRate: num(opts.pruning?.rate, 'pruning.rate', 0, (x) => x >= 0 && x < 1, 'in [0, 1)'),
       rearrangeEvery: num(opts.pruning?.rearrangeEvery, 'pruning.rearrangeEvery', 5, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
     };
-    const requested = opts.device ?? 'auto';
-    const device = resolveDevice(requested);
-    let deviceReason: string | undefined;
-    if (device === 'cuda') {
-      if (requested === 'cuda') throw new DeviceError('matrix factorization has no CUDA path in this build; use device: "cpu" or "auto"');
-      deviceReason = 'matrix factorization has no CUDA path in this build';
-    } else if (requested === 'auto') deviceReason = native().cudaInfo().reason;
+    const { reason: deviceReason } = cpuOnlyDevice(opts.device, 'matrix factorization');
     let valid = null;
     if (opts.validation) {
       const v = opts.validation;

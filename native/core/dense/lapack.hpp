@@ -20,6 +20,18 @@ int potrs_lower(int64_t n, int64_t nrhs, const double* a, double* b);
 // Threads the BLAS uses from now on (no-op when the vendor offers no control); returns the old value.
 int set_blas_threads(int threads);
 int blas_threads();
+// Sets the BLAS thread count for a scope and restores it afterwards.
+class BlasThreadsScope {
+ public:
+  explicit BlasThreadsScope(int threads) : old_(set_blas_threads(threads)) {}
+  ~BlasThreadsScope() { set_blas_threads(old_); }
+  BlasThreadsScope(const BlasThreadsScope&) = delete;
+  BlasThreadsScope& operator=(const BlasThreadsScope&) = delete;
+
+ private:
+  int old_;
+};
+
 // Vendor and build description, e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64".
 std::string blas_description();
 

@@ -19,11 +19,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void axpy(float a, 
   for (int64_t j = 0; j < n; ++j) out[j] += a * row[j];
 }
 
-struct BlasThreadsScope {
-  int old;
-  explicit BlasThreadsScope(int t) : old(lapack::set_blas_threads(t)) {}
-  ~BlasThreadsScope() { lapack::set_blas_threads(old); }
-};
 
 // P (symmetric, upper triangle valid in row-major) -> B = -P diag(1/diag P) with zero diagonal, in
 // place when p and b share storage. Tile pairs (ti < tj) are independent tasks: each reads only its
@@ -77,7 +72,7 @@ Buffer<float> ease_weights(const Csr& x, const EaseOptions& opts, TrainContext& 
   for (int64_t i = 0; i < n; ++i) g[i * n + i] += static_cast<T>(opts.l2);
   // Row-major upper triangle == column-major lower triangle, which is what LAPACK gets.
   {
-    BlasThreadsScope scope(ctx.threads());
+    lapack::BlasThreadsScope scope(ctx.threads());
     ctx.report("factorize", 0);
     int info = lapack::potrf_lower(n, g.data());
     if (info > 0)

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/timer.hpp"
 #include "common/parallel.hpp"
 #include "dense/lapack.hpp"
 #include "ease/ease.hpp"
@@ -22,9 +23,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // arccos on [0, 1] by Abramowitz & Stegun 4.4.46 (|error| <= 2e-8), branch-free so the kernel
 // loop vectorises; the argument is never negative here (binary data, σ_b² > 0).
@@ -72,11 +70,6 @@ void mirror_upper(T* a, int64_t n, TrainContext& ctx) {
   });
 }
 
-struct BlasThreads {
-  int old;
-  explicit BlasThreads(int t) : old(lapack::set_blas_threads(t)) {}
-  ~BlasThreads() { lapack::set_blas_threads(old); }
-};
 
 // out (rows x cols, row-major) = a (rows x k, row-major) · bᵀ where b is cols x k row-major.
 void gemm_abt(int64_t rows, int64_t cols, int64_t k, const float* a, const float* b, float* out) {
@@ -141,13 +134,7 @@ void InfAeModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t
 }
 
 void InfAeModel::item_similarity(int32_t item, float* out) const {
-  Csr one;
-  one.rows = 1;
-  one.cols = support_.cols;
-  one.indptr = {0, 1};
-  one.indices = {item};
-  one.values = {1.0f};
-  score(one, nullptr, 0, 1, out);
+  score(one_hot_row(support_.cols, item), nullptr, 0, 1, out);
 }
 
 namespace {
@@ -165,7 +152,7 @@ Buffer<float> solve_alpha(const Buffer<float>& kernel, const Csr& xs, double lam
   });
   ctx.check_abort();
   {
-    BlasThreads scope(ctx.threads());
+    lapack::BlasThreadsScope scope(ctx.threads());
     int info = lapack::potrf_lower(n, a.data());
     if (info != 0)
       fail(ErrorCode::Numeric, "∞-AE: the regularised kernel is not positive definite (λ = " + std::to_string(lambda) +

@@ -6,6 +6,7 @@
 #include <colamd.h>
 
 #include "common/error.hpp"
+#include "common/timer.hpp"
 #include "dense/lapack.hpp"
 #include "sansa/cholmod_util.hpp"
 #include "sansa/ldlt.hpp"
@@ -14,9 +15,6 @@
 namespace cfkit {
 
 namespace {
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 struct FactorHolder {
   cholmod_factor* f = nullptr;
@@ -45,11 +43,6 @@ void sort_off_diagonals(Csr& cols) {
   }
 }
 
-struct BlasThreads {
-  int old;
-  explicit BlasThreads(int t) : old(lapack::set_blas_threads(t)) {}
-  ~BlasThreads() { lapack::set_blas_threads(old); }
-};
 }  // namespace
 
 std::vector<int64_t> order_items(const Csr& x, Ordering ordering, TrainContext& ctx) {
@@ -109,7 +102,7 @@ Ldlt ldlt_cholmod(const Csr& x, double l2, int64_t target_nnz, Ordering ordering
   ctx.report("factorize", 0);
   double beta[2] = {l2, 0};
   {
-    BlasThreads scope(ctx.threads());
+    lapack::BlasThreadsScope scope(ctx.threads());
     cholmod_l_factorize_p(&xt.sparse, beta, nullptr, 0, L.f, common.get());
   }
   common.check("factorize");

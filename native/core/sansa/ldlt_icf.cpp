@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/timer.hpp"
 #include "common/parallel.hpp"
 #include "sansa/ldlt.hpp"
 
@@ -18,9 +19,6 @@ namespace cfkit {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // Column c of XᵀX (or of the scaled Gramian when `scale` is given) into a dense accumulator.
 // Returns the touched indices; acc must be zero on entry.

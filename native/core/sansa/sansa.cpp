@@ -6,15 +6,13 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/timer.hpp"
 #include "sansa/ldlt.hpp"
 #include "sansa/umr.hpp"
 
 namespace cfkit {
 
 namespace {
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // out += a · (row r of m), over the row's stored entries.
 inline void add_row(const Csr& m, int64_t r, double a, double* out) {
@@ -50,13 +48,7 @@ void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t
 }
 
 void SansaModel::item_similarity(int32_t item, float* out) const {
-  Csr one;
-  one.rows = 1;
-  one.cols = encoder_.rows;
-  one.indptr = {0, 1};
-  one.indices = {item};
-  one.values = {1.0f};
-  score(one, nullptr, 0, 1, out);
+  score(one_hot_row(encoder_.rows, item), nullptr, 0, 1, out);
 }
 
 SansaModel sansa_weights(const std::vector<int64_t>& perm, const std::vector<double>& d, const Csr& m) {

@@ -55,6 +55,16 @@ Csr make_csr(int64_t rows, int64_t cols, const int32_t* indptr32, const int32_t*
   return m;
 }
 
+Csr one_hot_row(int64_t cols, int32_t col) {
+  Csr one;
+  one.rows = 1;
+  one.cols = cols;
+  one.indptr = {0, 1};
+  one.indices = {col};
+  one.values = {1.0f};
+  return one;
+}
+
 Csr transpose(const Csr& a) {
   Csr t;
   t.rows = a.cols;

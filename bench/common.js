@@ -1,0 +1,43 @@
+// Shared plumbing for the benchmark scripts: argument parsing, the machine description, and one
+// child process per configuration (so each run's peak RSS is its own).
+'use strict';
+const { spawnSync } = require('node:child_process');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const dataDir = path.resolve(root, '..', 'shared', 'data');
+const args = process.argv.slice(2);
+
+function opt(name, fallback) {
+  const k = args.indexOf(name);
+  return k >= 0 ? args[k + 1] : fallback;
+}
+
+const flag = (name) => args.includes(name);
+const threads = Number(opt('--threads', String(Math.min(2, os.availableParallelism()))));
+
+function machine() {
+  return { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, node: process.version };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+// Runs `script --child <cfg>` and parses its JSON stdout; failures come back as { error }.
+function runChild(script, cfg, { timeoutMs, nodeArgs = [] } = {}) {
+  const r = spawnSync(process.execPath, [...nodeArgs, script, '--child', JSON.stringify(cfg), '--threads', String(threads)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    timeout: timeoutMs,
+    env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) },
+  });
+  if (r.status !== 0) return { ...cfg, error: (r.error?.message || r.stderr || 'failed').split('\n').slice(-5).join(' ') };
+  return JSON.parse(r.stdout);
+}
+
+const childConfig = () => (flag('--child') ? JSON.parse(opt('--child')) : null);
+
+module.exports = { root, dataDir, args, opt, flag, threads, machine, median, runChild, childConfig };
