@@ -47,12 +47,24 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void ntk_row(float*
   }
 }
 
-// out += w · row, accumulating in float (the sums have at most a few thousand terms of one sign
-// pattern per item; float keeps the SIMD width).
-template <class T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void add_scaled(float w, const T* row, float* out, int64_t count) {
-  for (int64_t j = 0; j < count; ++j) out[j] += w * static_cast<float>(row[j]);
-}
+
+// αᵀ[:, j0:j0+bw] += X_sᵀ·P[:, j0:j0+bw] for one column block (the whole loop nest in one clone,
+// so the short inner loop inlines and vectorises).
+#define CFKIT_ACCUMULATE_BLOCK(T)                                                                          \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void accumulate_block(                    \
+      const T* a, int64_t n, int64_t j0, int64_t bw, const Csr& xs, float* alpha_t) {                      \
+    for (int64_t v = 0; v < n; ++v) {                                                                      \
+      const T* src = a + v * n + j0;                                                                       \
+      for (int64_t p = xs.indptr[v]; p < xs.indptr[v + 1]; ++p) {                                          \
+        float* dst = alpha_t + int64_t(xs.indices[p]) * n + j0;                                            \
+        const float w = xs.values[p];                                                                      \
+        for (int64_t j = 0; j < bw; ++j) dst[j] += w * static_cast<float>(src[j]);                         \
+      }                                                                                                    \
+    }                                                                                                      \
+  }
+CFKIT_ACCUMULATE_BLOCK(float)
+CFKIT_ACCUMULATE_BLOCK(double)
+#undef CFKIT_ACCUMULATE_BLOCK
 
 // Copies the row-major upper triangle onto the lower one, 64x64 tile by tile.
 template <class T>
@@ -164,23 +176,19 @@ Buffer<float> solve_alpha(const Buffer<float>& kernel, const Csr& xs, double lam
   ctx.check_abort();
   // P is valid in its row-major upper triangle; mirror it (tile by tile) so rows are whole.
   mirror_upper(a.data(), n, ctx);
-  // αᵀ[item, :] = Σ over the item's support users v of P[v, :]  (α = P·X_s with X_s sparse). P is
-  // walked in column blocks that stay in the last-level cache while every item reads them.
-  Csr xt = transpose(xs);
+  // αᵀ[item, :] = Σ over the item's support users v of P[v, :]  (α = P·X_s with X_s sparse). Work in
+  // column blocks of 64: a block of αᵀ (items x 64 floats) stays in L2 while every support row adds
+  // its 64-wide slice of P to the items it has; threads own disjoint blocks, so sums are ordered.
   Buffer<float> alpha_t(ni * n);
-  const int64_t width = 512;
-  for (int64_t j0 = 0; j0 < n; j0 += width) {
-    const int64_t bw = std::min(width, n - j0);
-    parallel_chunks(ni, 32, ctx.threads(), [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i) {
-        float* out = &alpha_t[i * n + j0];
-        std::fill(out, out + bw, 0.f);
-        for (int64_t p = xt.indptr[i]; p < xt.indptr[i + 1]; ++p)
-          add_scaled(xt.values[p], &a[int64_t(xt.indices[p]) * n + j0], out, bw);
-      }
-    });
-    ctx.check_abort();
-  }
+  const int64_t width = 64, blocks = (n + width - 1) / width;
+  parallel_chunks(blocks, 1, ctx.threads(), [&](int64_t b0, int64_t b1, int) {
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t j0 = blk * width, bw = std::min(width, n - j0);
+      for (int64_t i = 0; i < ni; ++i) std::fill(&alpha_t[i * n + j0], &alpha_t[i * n + j0] + bw, 0.f);
+      accumulate_block(a.data(), n, j0, bw, xs, alpha_t.data());
+    }
+  });
+  ctx.check_abort();
   return alpha_t;
 }
 
