@@ -18,6 +18,10 @@ export interface ProgressEvent {
   lr?: number;
   groupsSwitched?: number;
   activeFactors?: number;
+  /** DISTILL-CF: step number, λ in use, and the validation HR@100 at evaluation steps. */
+  step?: number;
+  lambda?: number;
+  validationHr100?: number;
 }
 
 export interface RunOptions {

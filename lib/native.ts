@@ -132,6 +132,12 @@ export interface NativeBinding {
   ): Promise<{ model: NativeModelHandle; lambda: number; grid: { lambda: number; hr100: number }[]; seconds: { gram: number; kernel: number; solve: number } }>;
   infaeFromWeights(support: CsrArrays, alphaT: Float32Array): NativeModelHandle;
   infaeKernel(rows: CsrArrays, support: CsrArrays): Float32Array;
+  distill(
+    real: CsrArrays,
+    opts: { budget: number; gumbelSamples: number; tau: number; steps: number; lr: number; cardinalityReg: number; seed: number; evalEvery: number; lambdas: Float64Array },
+    validation: { inputs: CsrArrays; targets: CsrArrays } | null,
+    job: NativeJobOptions,
+  ): Promise<{ synthetic: Required<CsrArrays>; lambda: number; hr100: number; bestStep: number; loss: Float64Array }>;
   mfFit(
     ratings: CsrArrays,
     opts: Record<string, number | string | boolean>,

@@ -21,6 +21,7 @@
 #include "model/recommend.hpp"
 #include "model_handle.hpp"
 #include "sansa/sansa.hpp"
+#include "infae/distill.hpp"
 #include "infae/infae.hpp"
 #include "mf/mf.hpp"
 
@@ -224,6 +225,54 @@ Napi::Value infae_kernel(const Napi::CallbackInfo& info) {
     std::vector<float> out(nr * ns);
     if (nr > 0) model.kernel_rows(rows, 0, nr, out.data());
     return to_js(env, out);
+  });
+}
+
+// distill(real: Csr, options, validation: {inputs, targets} | null, jobOptions)
+//   -> Promise<{synthetic: Csr parts, lambda, hr100, bestStep, loss: Float64Array}>
+Napi::Value distill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto x = std::make_shared<cfkit::Csr>(csr_from_js(info[0], "training matrix"));
+    Napi::Object o = info[1].As<Napi::Object>();
+    cfkit::DistillOptions d;
+    d.budget = static_cast<int>(int_arg(o.Get("budget"), "budget", 2, INT32_MAX));
+    d.gumbel_samples = static_cast<int>(int_arg(o.Get("gumbelSamples"), "gumbelSamples", 1, 100000));
+    d.tau = number_field(o, "tau", d.tau);
+    d.steps = static_cast<int>(int_arg(o.Get("steps"), "steps", 1, 10000000));
+    d.lr = number_field(o, "lr", d.lr);
+    d.cardinality_reg = number_field(o, "cardinalityReg", d.cardinality_reg);
+    d.seed = static_cast<uint64_t>(number_field(o, "seed", 42));
+    d.eval_every = static_cast<int>(number_field(o, "evalEvery", d.eval_every));
+    if (o.Get("lambdas").IsTypedArray()) d.lambdas = vector_from_typed<double>(o.Get("lambdas"), "lambdas");
+    std::shared_ptr<cfkit::Csr> vin, vtg;
+    if (info[2].IsObject()) {
+      Napi::Object v = info[2].As<Napi::Object>();
+      vin = std::make_shared<cfkit::Csr>(csr_from_js(v.Get("inputs"), "validation inputs"));
+      vtg = std::make_shared<cfkit::Csr>(csr_from_js(v.Get("targets"), "validation targets"));
+      if (vin->cols != x->cols || vtg->cols != x->cols || vin->rows != vtg->rows)
+        fail(ErrorCode::Input, "validation inputs and targets must match the training items and each other's rows");
+    }
+    auto res = std::make_shared<cfkit::DistillResult>();
+    return start_job(
+        env, "cfkit.distill", job_options(info[3]),
+        [x, d, vin, vtg, res](cfkit::TrainContext& ctx) { *res = cfkit::distill(*x, vin.get(), vtg.get(), d, ctx); },
+        [res](Napi::Env e) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(e);
+          const cfkit::Csr& s = res->synthetic;
+          Napi::Object syn = Napi::Object::New(e);
+          syn.Set("rows", double(s.rows));
+          syn.Set("cols", double(s.cols));
+          syn.Set("indptr", to_js(e, std::vector<int32_t>(s.indptr.begin(), s.indptr.end())));
+          syn.Set("indices", to_js(e, s.indices));
+          syn.Set("values", to_js(e, s.values));
+          r.Set("synthetic", syn);
+          r.Set("lambda", res->lambda);
+          r.Set("hr100", res->best_hr100);
+          r.Set("bestStep", res->best_step);
+          r.Set("loss", to_js(e, res->loss));
+          return r;
+        });
   });
 }
 
@@ -485,6 +534,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("sansaFromWeights", Napi::Function::New(env, sansa_from_weights, "sansaFromWeights"));
   exports.Set("infaeFit", Napi::Function::New(env, infae_fit, "infaeFit"));
   exports.Set("infaeKernel", Napi::Function::New(env, infae_kernel, "infaeKernel"));
+  exports.Set("distill", Napi::Function::New(env, distill, "distill"));
   exports.Set("infaeFromWeights", Napi::Function::New(env, infae_from_weights, "infaeFromWeights"));
   exports.Set("mfFit", Napi::Function::New(env, mf_fit, "mfFit"));
   exports.Set("mfFromWeights", Napi::Function::New(env, mf_from_weights, "mfFromWeights"));

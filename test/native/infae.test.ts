@@ -112,3 +112,25 @@ describe('∞-AE', () => {
     expect(() => InfiniteAE.kernel(data, other)).toThrow(InputError);
   });
 });
+
+describe('DISTILL-CF', () => {
+  test('learns synthetic users: loss falls, λ comes from the grid, ∞-AE trains on the result', async () => {
+    const { distill, DISTILL_LAMBDAS, perUserFractions: split, evaluate } = await import('../../lib');
+    const big = syntheticInteractions({ users: 300, items: 80, meanInteractions: 10, clusters: 4, seed: 31 });
+    const s = split(big, { seed: 5 });
+    const events: number[] = [];
+    const d = await distill(s.train, { budget: 20, gumbelSamples: 4, tau: 2, steps: 12, lr: 0.1, evalEvery: 4, validation: s.validation, onProgress: (e) => e.stage === 'distill' && events.push(e.step!) });
+    expect(events).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(d.data.numUsers).toBe(20);
+    expect(d.data.itemIds).toBe(s.train.itemIds);
+    expect(d.loss).toHaveLength(12);
+    expect(d.loss[11]).toBeLessThan(d.loss[0]);
+    expect(DISTILL_LAMBDAS as readonly number[]).toContain(d.lambda);
+    for (const v of d.data.values) expect(v > 0 && v <= 1).toBe(true);
+    const m = await InfiniteAE.fit(d.data, { lambda: d.lambda, keepHistory: false });
+    const r = await evaluate(m, s.test, ['hr@10']);
+    expect(r.metrics['hr@10']).toBeGreaterThan(0);
+    m.dispose();
+    await expect(distill(s.train, { budget: 1 })).rejects.toBeInstanceOf(InputError);
+  });
+});
