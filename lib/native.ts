@@ -54,6 +54,7 @@ export interface NativeMfEpoch {
   activeFactors: number;
 }
 
+/** SANSA training statistics; nnzFactorFull is CHOLMOD's exact factor before sparsification (0 for ICF). */
 export interface NativeSansaStats {
   seconds: { ordering: number; factorize: number; sparsify: number; inverse: number; weights: number };
   items: number;

@@ -2,7 +2,7 @@ import { FormatError, InputError } from '../errors';
 import { IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
 import { runNative, RunOptions } from '../job';
-import { CsrArrays, native, NativeModelHandle, NativeSansaOptions } from '../native';
+import { CsrArrays, native, NativeModelHandle, NativeSansaOptions, NativeSansaStats } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
 import { commonSections, NativeRecommender } from './recommender';
 
@@ -50,17 +50,9 @@ export interface SANSAOptions extends RunOptions {
   keepHistory?: boolean;
 }
 
-export interface SANSAStats {
-  seconds: { ordering: number; factorize: number; sparsify: number; inverse: number; weights: number; total: number };
-  items: number;
-  /** Nonzeros of CHOLMOD's exact factor before sparsification (0 for ICF). */
-  nnzFactorFull: number;
-  nnzL: number;
-  nnzInverse: number;
-  /** Encoder + decoder nonzeros. */
-  nnzWeights: number;
-  icfRestarts: number;
-  icfShift: number;
+/** The addon's statistics, with the total wall time and the UMR losses as a plain array. */
+export interface SANSAStats extends Omit<NativeSansaStats, 'seconds' | 'umrLoss'> {
+  seconds: NativeSansaStats['seconds'] & { total: number };
   /** ‖I − LM‖²_F / n after the initial guess, each scan and each finetune step. */
   umrLoss: number[];
 }

@@ -58,11 +58,7 @@ ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mode
   adjust_external(info.Env(), reported_);
 }
 
-ModelHandle::~ModelHandle() {
-  // Finalizer backstop: the memory goes with the last shared_ptr; V8's accounting is settled here
-  // only when dispose() was never called (reported_ is then still non-zero).
-  model_.reset();
-}
+void ModelHandle::Finalize(Napi::Env env) { release(env); }
 
 std::shared_ptr<cfkit::Model> ModelHandle::model_of(const Napi::Value& v) {
   AddonData* data = v.Env().GetInstanceData<AddonData>();

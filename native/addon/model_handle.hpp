@@ -17,7 +17,8 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   static std::shared_ptr<cfkit::Model> model_of(const Napi::Value& v);
 
   explicit ModelHandle(const Napi::CallbackInfo& info);
-  ~ModelHandle() override;
+  // GC backstop for handles that were never disposed: frees the model and settles V8's accounting.
+  void Finalize(Napi::Env env) override;
 
  private:
   Napi::Value type(const Napi::CallbackInfo& info);

@@ -14,7 +14,8 @@ TEST(metrics_match_hand_computed_values) {
                                {MetricKind::HitRate, 1},     {MetricKind::Precision, 2},  {MetricKind::Map, 4},
                                {MetricKind::Auc, 0}};
   std::vector<double> out(m.size());
-  metrics_for_row(scores, 5, input, 1, target, 2, m, nullptr, out.data(), nullptr);
+  MetricScratch scratch(5);
+  metrics_for_row(scores, 5, input, 1, target, 2, m, nullptr, out.data(), scratch);
   CHECK_NEAR(out[0], 1.0 / 2.0, 1e-12);                         // hit at rank 2; min(2, 2) = 2
   CHECK_NEAR(out[1], 0.0, 1e-12);                               // rank 1 is item 4
   double dcg = 1.0 / std::log2(3.0), idcg = 1.0 + 1.0 / std::log2(3.0);
@@ -31,7 +32,8 @@ TEST(psp_follows_infinite_ae_definition) {
   std::vector<float> w = {1.f, 2.f, 3.f, 4.f};
   std::vector<MetricSpec> m = {{MetricKind::Psp, 2}};
   double out = 0;
-  metrics_for_row(scores, 4, nullptr, 0, target, 2, m, &w, &out, nullptr);
+  MetricScratch scratch(4);
+  metrics_for_row(scores, 4, nullptr, 0, target, 2, m, &w, &out, scratch);
   // top-2 = {0, 1}: hit item 1 (w=2); numerator 2 / min(2,2); denominator = sorted target w = 4 + 2.
   CHECK_NEAR(out, (2.0 / 2.0) / 6.0, 1e-12);
 }

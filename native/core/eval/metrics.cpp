@@ -14,9 +14,8 @@ namespace cfkit {
 
 namespace {
 
-double auc_for_row(const float* scores, int64_t n, const ItemMask& masked, const ItemMask& is_target) {
-  std::vector<float> neg;
-  neg.reserve(n);
+double auc_for_row(const float* scores, int64_t n, const ItemMask& masked, const ItemMask& is_target, std::vector<float>& neg) {
+  neg.clear();
   for (int64_t i = 0; i < n; ++i)
     if (!masked.test(i) && !is_target.test(i)) neg.push_back(std::isnan(scores[i]) ? -std::numeric_limits<float>::infinity() : scores[i]);
   if (neg.empty()) return std::numeric_limits<double>::quiet_NaN();
@@ -39,22 +38,23 @@ double auc_for_row(const float* scores, int64_t n, const ItemMask& masked, const
 
 void metrics_for_row(const float* scores, int64_t n_items, const int32_t* input, int64_t n_input, const int32_t* target,
                      int64_t n_target, const std::vector<MetricSpec>& metrics, const std::vector<float>* propensity,
-                     double* out, std::vector<int32_t>* topk_ids_out) {
+                     double* out, MetricScratch& scratch) {
   int max_k = 1;
   for (auto& m : metrics) max_k = std::max(max_k, m.kind == MetricKind::Auc ? 1 : m.k);
   max_k = static_cast<int>(std::min<int64_t>(max_k, std::max<int64_t>(n_items, 1)));
-  ItemMask masked(n_items), is_target(n_items);
+  ItemMask& masked = scratch.masked;
+  ItemMask& is_target = scratch.is_target;
   masked.next_row();
   is_target.next_row();
   for (int64_t p = 0; p < n_input; ++p) masked.set(input[p]);
   for (int64_t p = 0; p < n_target; ++p) is_target.set(target[p]);
-  std::vector<int32_t> ids(max_k);
-  std::vector<float> top_scores(max_k);
-  topk_row(scores, n_items, max_k, masked, ids.data(), top_scores.data());
-  if (topk_ids_out) *topk_ids_out = ids;
+  std::vector<int32_t>& ids = scratch.ids;
+  ids.resize(max_k);
+  scratch.top_scores.resize(max_k);
+  topk_row(scores, n_items, max_k, masked, ids.data(), scratch.top_scores.data());
 
   const double T = static_cast<double>(n_target);
-  std::vector<double> sorted_prop;
+  std::vector<double>& sorted_prop = scratch.sorted_prop;
   for (size_t mi = 0; mi < metrics.size(); ++mi) {
     const MetricSpec& m = metrics[mi];
     const int k = std::min(m.k, max_k);
@@ -81,7 +81,7 @@ void metrics_for_row(const float* scores, int64_t n_items, const int32_t* input,
       case MetricKind::HitRate: v = hits > 0 ? 1.0 : 0.0; break;
       case MetricKind::Precision: v = hits / m.k; break;
       case MetricKind::Map: v = ap / cut; break;
-      case MetricKind::Auc: v = auc_for_row(scores, n_items, masked, is_target); break;
+      case MetricKind::Auc: v = auc_for_row(scores, n_items, masked, is_target, scratch.negatives); break;
       case MetricKind::Psp: {
         const std::vector<float>& w = *propensity;
         double num = 0;
@@ -130,7 +130,8 @@ EvalResult evaluate(const Model& model, const Csr& inputs, const Csr& targets, c
     ctx.check_abort();
     std::vector<float> buf((e - b) * n);
     model.score(inputs, row_users, b, e, buf.data());
-    std::vector<int32_t> ids;
+    MetricScratch scratch(n);
+    const std::vector<int32_t>& ids = scratch.ids;
     std::vector<std::vector<uint8_t>> local_cover(M);
     for (size_t mi = 0; mi < M; ++mi)
       if (!covered[mi].empty()) local_cover[mi].assign(n, 0);
@@ -138,7 +139,7 @@ EvalResult evaluate(const Model& model, const Csr& inputs, const Csr& targets, c
       const int64_t nt = targets.row_size(r);
       metrics_for_row(buf.data() + (r - b) * n, n, &inputs.indices[inputs.indptr[r]], inputs.row_size(r),
                       nt ? &targets.indices[targets.indptr[r]] : nullptr, nt, metrics, propensity,
-                      &res.per_user[r * M], &ids);
+                      &res.per_user[r * M], scratch);
       res.valid[r] = nt > 0 ? 1 : 0;
       for (size_t mi = 0; mi < M; ++mi) {
         if (local_cover[mi].empty()) continue;

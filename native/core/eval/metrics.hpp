@@ -6,6 +6,7 @@
 
 #include "common/context.hpp"
 #include "model/model.hpp"
+#include "sparse/topk.hpp"
 
 namespace cfkit {
 
@@ -38,9 +39,19 @@ struct EvalResult {
 EvalResult evaluate(const Model& model, const Csr& inputs, const Csr& targets, const std::vector<MetricSpec>& metrics,
                     const std::vector<float>* propensity, TrainContext& ctx, const int32_t* row_users = nullptr);
 
+// Buffers reused across the rows one thread evaluates (masks are n_items long).
+struct MetricScratch {
+  explicit MetricScratch(int64_t n_items) : masked(n_items), is_target(n_items) {}
+  ItemMask masked, is_target;
+  std::vector<int32_t> ids;
+  std::vector<float> top_scores, negatives;
+  std::vector<double> sorted_prop;
+};
+
 // The per-user metric values for one scored row; exposed so tests can check definitions directly.
+// The row's top-k item ids are left in scratch.ids.
 void metrics_for_row(const float* scores, int64_t n_items, const int32_t* input, int64_t n_input, const int32_t* target,
                      int64_t n_target, const std::vector<MetricSpec>& metrics, const std::vector<float>* propensity,
-                     double* out, std::vector<int32_t>* topk_ids_out);
+                     double* out, MetricScratch& scratch);
 
 }  // namespace cfkit

@@ -18,16 +18,16 @@ enum class MfPrecision { Fp32, Fp16, Mascot };
 struct MfOptions {
   int factors = 128;
   int epochs = 20;
-  double lr_alpha = 0.01;   // η_t = α / (1 + β·t^1.5), t = epoch
-  double lr_beta = 0.1;
-  double l2_user = 0.05, l2_item = 0.05;
+  double lr_alpha = 0.025;  // η_t = α / (1 + β·t^1.5), t = epoch
+  double lr_beta = 0.05;
+  double l2_user = 0.055, l2_item = 0.055;
   double init_std = 0.1;    // N(0, init_std²)
   bool init_uniform = false; // U(0, init_scale·√(1/k)) as cuMF_SGD instead
   double init_scale = 1.0;
   uint64_t seed = 42;
   MfPrecision precision = MfPrecision::Fp32;
-  int mascot_user_groups = 10, mascot_item_groups = 10;
-  int mascot_interval = 1;          // error estimation every this many epochs, from epoch 5
+  int mascot_user_groups = 100, mascot_item_groups = 100;
+  int mascot_interval = 2;          // error estimation every this many epochs, from epoch 5
   double mascot_sample_ratio = 0.05; // share of each block's updates sampled for the error
   double mascot_threshold = 20;     // normalised q-error above which a group switches to fp32
   bool center = false;              // learn r − μ (μ = mean training rating) and predict μ + p·q

@@ -12,9 +12,6 @@ void FixedScores::score(const Csr& inputs, const int32_t*, int64_t begin, int64_
   std::copy(scores_.begin() + begin * items_, scores_.begin() + end * items_, out);
 }
 
-void FixedScores::item_similarity(int32_t, float* out) const {
-  std::fill(out, out + items_, -std::numeric_limits<float>::infinity());
-  fail(ErrorCode::Input, "fixed scores have no item similarity");
-}
+void FixedScores::item_similarity(int32_t, float*) const { fail(ErrorCode::Input, "fixed scores have no item similarity"); }
 
 }  // namespace cfkit

@@ -76,6 +76,20 @@ struct ScratchPool {
   Scratch& operator[](int tid) { return per_thread[tid]; }
 };
 
+// Removes entries whose value is exactly zero, from position `from` on (earlier ones are kept).
+template <class V>
+void drop_zeros(std::vector<int32_t>& idx, std::vector<V>& val, size_t from) {
+  size_t w = from;
+  for (size_t t = from; t < idx.size(); ++t)
+    if (val[t] != V(0)) {
+      idx[w] = idx[t];
+      val[w] = val[t];
+      ++w;
+    }
+  idx.resize(w);
+  val.resize(w);
+}
+
 // y = L·v for a sparse v (L by columns).
 template <class V>
 void l_times(const Csr& l, const std::vector<int32_t>& idx, const std::vector<V>& val, Scratch& s) {
@@ -92,16 +106,7 @@ void residual(const Csr& l, const Columns& m, int64_t j, Scratch& s, std::vector
   s.add(static_cast<int32_t>(j), 0.0);  // make sure row j is present, then subtract from e_j
   s.take(ri, rv);
   for (size_t t = 0; t < ri.size(); ++t) rv[t] = (ri[t] == j ? 1.0 : 0.0) - rv[t];
-  // Drop exact zeros (row j is 0 whenever m_jj = 1).
-  size_t w = 0;
-  for (size_t t = 0; t < ri.size(); ++t)
-    if (rv[t] != 0.0) {
-      ri[w] = ri[t];
-      rv[w] = rv[t];
-      ++w;
-    }
-  ri.resize(w);
-  rv.resize(w);
+  drop_zeros(ri, rv, 0);  // row j is exactly 0 whenever m_jj = 1
 }
 
 // ‖e_j − L m_j‖² without materialising the residual (no sort needed for a norm).
@@ -250,15 +255,7 @@ void apply_step(const std::vector<int32_t>& mr, const std::vector<float>& mv, do
       out_vals.push_back(static_cast<float>(double(mv[a++]) + alpha * rv[b++]));
     }
   }
-  size_t w = 1;
-  for (size_t t = 1; t < out_rows.size(); ++t)
-    if (out_vals[t] != 0.0f) {
-      out_rows[w] = out_rows[t];
-      out_vals[w] = out_vals[t];
-      ++w;
-    }
-  out_rows.resize(w);
-  out_vals.resize(w);
+  drop_zeros(out_rows, out_vals, 1);  // entries that cancelled exactly; the diagonal stays
 }
 
 // The minimal-residual step length α = ⟨r, Lr⟩ / ‖Lr‖² for a sparse r, or 0 when Lr = 0.
