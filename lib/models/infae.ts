@@ -45,9 +45,11 @@ export interface InfiniteAEFitInfo {
 }
 
 /** Bytes the closed-form fit needs: K (float32) and its factor, plus αᵀ twice while it is built. */
-export function infiniteAEBytes(supportUsers: number, items: number, dtype: 'float32' | 'float64'): number {
+export function infiniteAEBytes(supportUsers: number, items: number, dtype: 'float32' | 'float64', lambdas = 1): number {
   const n = supportUsers;
-  return n * n * 4 + n * n * (dtype === 'float64' ? 8 : 4) + 2 * items * n * 4;
+  // The float32 kernel, plus a factor copy unless one float32 λ is factored in place; αᵀ and X_sᵀ.
+  const factorCopy = dtype === 'float64' ? 8 : lambdas > 1 ? 4 : 0;
+  return n * n * (4 + factorCopy) + 2 * items * n * 4;
 }
 
 /**
@@ -90,7 +92,7 @@ export class InfiniteAE extends NativeRecommender {
       rows = su(train);
     } else if (su !== 'all') throw new InputError("supportUsers must be 'all', a count or a function");
     const support = train.selectUsers(rows);
-    const bytesNeeded = infiniteAEBytes(support.numUsers, train.numItems, dtype);
+    const bytesNeeded = infiniteAEBytes(support.numUsers, train.numItems, dtype, grid.length);
     const limit = opts.memoryLimit ?? 0.8 * os.totalmem();
     if (bytesNeeded > limit)
       throw new InputError(
