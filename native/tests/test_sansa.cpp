@@ -1,8 +1,12 @@
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "ease/ease.hpp"
 #include "harness.hpp"
+#include "sansa/global_sparsifier.hpp"
 #include "sansa/ldlt.hpp"
 #include "sansa/sansa.hpp"
 #include "sansa/sparsify.hpp"
@@ -61,6 +65,89 @@ TEST(sparsify_keeps_diagonal_and_exact_count_with_ties) {
   Csr b = c;
   sparsify_keep_diagonal(b, 3);
   CHECK(b.nnz() == 3 && b.values[0] == 0.001f);  // a tiny diagonal survives
+}
+
+namespace {
+// The entries (column, row) a naive global cut keeps: sort every off-diagonal entry by
+// (|v|, column, row) and drop the first nnz − target.
+std::vector<std::pair<int32_t, int32_t>> naive_keep(const Columns& m, int64_t target) {
+  struct E {
+    float mag;
+    int32_t col, row;
+  };
+  std::vector<E> all;
+  for (size_t j = 0; j < m.rows.size(); ++j)
+    for (size_t t = 1; t < m.rows[j].size(); ++t) all.push_back({std::fabs(m.vals[j][t]), int32_t(j), m.rows[j][t]});
+  std::sort(all.begin(), all.end(), [](const E& a, const E& b) {
+    return a.mag != b.mag ? a.mag < b.mag : a.col != b.col ? a.col < b.col : a.row < b.row;
+  });
+  const int64_t drop = std::max<int64_t>(0, m.nnz - target);
+  std::vector<std::pair<int32_t, int32_t>> keep;
+  for (size_t t = drop; t < all.size(); ++t) keep.push_back({all[t].col, all[t].row});
+  std::sort(keep.begin(), keep.end());
+  return keep;
+}
+std::vector<std::pair<int32_t, int32_t>> kept(const Columns& m) {
+  std::vector<std::pair<int32_t, int32_t>> keep;
+  for (size_t j = 0; j < m.rows.size(); ++j)
+    for (size_t t = 1; t < m.rows[j].size(); ++t) keep.push_back({int32_t(j), m.rows[j][t]});
+  return keep;
+}
+}  // namespace
+
+TEST(global_sparsifier_matches_a_naive_global_cut_through_many_replacements) {
+  const int64_t n = 60;
+  uint64_t state = 12345;
+  auto next = [&]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return uint32_t(state >> 33);
+  };
+  // Magnitudes from a few values only, so ties at the cut are common.
+  auto value = [&]() { return (next() % 2 ? 1.f : -1.f) * float(1 + next() % 7) * (next() % 3 ? 1e-3f : 1.f); };
+  auto random_column = [&](int64_t j, std::vector<int32_t>& rows, std::vector<float>& vals) {
+    rows = {int32_t(j)};
+    vals = {1.f};
+    for (int64_t i = j + 1; i < n; ++i)
+      if (next() % 3 == 0) {
+        rows.push_back(int32_t(i));
+        vals.push_back(value());
+      }
+  };
+  Columns m;
+  m.rows.resize(n);
+  m.vals.resize(n);
+  for (int64_t j = 0; j < n; ++j) {
+    random_column(j, m.rows[j], m.vals[j]);
+    m.nnz += int64_t(m.rows[j].size());
+  }
+  const int64_t target = n + 300;
+  TrainContext ctx(3, std::make_shared<std::atomic<bool>>(false), nullptr);
+  GlobalSparsifier sp(m, target);
+  auto expected = naive_keep(m, target);
+  sp.enforce(ctx);
+  CHECK(m.nnz == target);
+  CHECK(kept(m) == expected);
+  for (int round = 0; round < 40; ++round) {
+    Columns before = m;
+    std::vector<int64_t> cols;
+    for (int64_t j = 0; j < n; ++j)
+      if (next() % 5 == 0) cols.push_back(j);
+    for (int64_t j : cols) {
+      std::vector<int32_t> rows;
+      std::vector<float> vals;
+      random_column(j, rows, vals);
+      before.nnz += int64_t(rows.size()) - int64_t(before.rows[j].size());
+      before.rows[j] = rows;
+      before.vals[j] = vals;
+      sp.replace(j, std::move(rows), std::move(vals));
+    }
+    CHECK(m.nnz == before.nnz);
+    expected = naive_keep(before, target);
+    sp.enforce(ctx);
+    CHECK(m.nnz == std::min(target, before.nnz));
+    CHECK(kept(m) == expected);
+    for (int64_t j = 0; j < n; ++j) CHECK(m.rows[j][0] == j && m.vals[j][0] == 1.f);
+  }
 }
 
 TEST(cholmod_ldlt_reconstructs_the_regularised_gram) {

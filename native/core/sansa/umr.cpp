@@ -2,66 +2,76 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <queue>
 #include <string>
 
 #include "common/error.hpp"
 #include "common/parallel.hpp"
+#include "sansa/global_sparsifier.hpp"
 #include "sansa/sparsify.hpp"
 
 namespace cfkit {
 
 namespace {
 
-// M held as one vector per column during the iteration, so updated columns can be swapped in.
-struct Columns {
-  std::vector<std::vector<int32_t>> rows;
-  std::vector<std::vector<float>> vals;
-  int64_t nnz = 0;
-};
-
-// Dense scratch with a touched list, one per thread.
+// Dense scratch for one sparse product at a time, one per thread. Sparse mode keeps a list of the
+// rows touched; dense mode (many adds over a short range of rows) skips that bookkeeping and sweeps
+// the range [dense_from, n) instead.
 struct Scratch {
   std::vector<double> acc;
   std::vector<uint8_t> mark;
   std::vector<int32_t> touched;
+  int64_t dense_from = -1;
   explicit Scratch(int64_t n) : acc(n, 0.0), mark(n, 0) {}
+  int64_t size() const { return static_cast<int64_t>(acc.size()); }
+  // Picks the mode for a product whose results lie in rows >= from and that makes `adds` additions.
+  void begin(int64_t from, int64_t adds) { dense_from = adds * 4 > size() - from ? from : -1; }
   void add(int32_t i, double v) {
     acc[i] += v;
-    if (!mark[i]) {
+    if (dense_from < 0 && !mark[i]) {
       mark[i] = 1;
       touched.push_back(i);
     }
   }
-  // Moves the touched entries out as a sorted sparse vector and clears the scratch. A dense sweep
-  // replaces the sort once more than 1/16 of the rows were touched.
-  void take(std::vector<int32_t>& idx, std::vector<double>& val) {
-    idx.clear();
-    val.clear();
-    const int64_t n = static_cast<int64_t>(acc.size());
-    if (static_cast<int64_t>(touched.size()) * 16 > n) {
-      for (int64_t i = 0; i < n; ++i) {
+  // Calls visit(row, value) for every touched row (in dense mode, every row of the range), in
+  // increasing order when `sorted`, and clears the scratch.
+  template <class Visit>
+  void drain(Visit&& visit, bool sorted = true) {
+    if (dense_from >= 0) {
+      for (int64_t i = dense_from; i < size(); ++i) {
+        visit(static_cast<int32_t>(i), acc[i]);
+        acc[i] = 0.0;
+      }
+      dense_from = -1;
+      return;
+    }
+    // A dense sweep replaces the sort once more than 1/16 of the rows were touched.
+    if (static_cast<int64_t>(touched.size()) * 16 > size()) {
+      for (int64_t i = 0; i < size(); ++i) {
         if (!mark[i]) continue;
-        if (acc[i] != 0.0) {
-          idx.push_back(static_cast<int32_t>(i));
-          val.push_back(acc[i]);
-        }
+        visit(static_cast<int32_t>(i), acc[i]);
         acc[i] = 0.0;
         mark[i] = 0;
       }
     } else {
-      std::sort(touched.begin(), touched.end());
+      if (sorted) std::sort(touched.begin(), touched.end());
       for (int32_t i : touched) {
-        if (acc[i] != 0.0) {
-          idx.push_back(i);
-          val.push_back(acc[i]);
-        }
+        visit(i, acc[i]);
         acc[i] = 0.0;
         mark[i] = 0;
       }
     }
     touched.clear();
+  }
+  // Moves the nonzero results out as a sorted sparse vector.
+  void take(std::vector<int32_t>& idx, std::vector<double>& val) {
+    idx.clear();
+    val.clear();
+    drain([&](int32_t i, double v) {
+      if (v != 0.0) {
+        idx.push_back(i);
+        val.push_back(v);
+      }
+    });
   }
 };
 
@@ -90,9 +100,21 @@ void drop_zeros(std::vector<int32_t>& idx, std::vector<V>& val, size_t from) {
   val.resize(w);
 }
 
-// y = L·v for a sparse v (L by columns).
+// y = L·v for a sparse v with sorted rows (L by columns, lower: y has rows >= v's first).
 template <class V>
 void l_times(const Csr& l, const std::vector<int32_t>& idx, const std::vector<V>& val, Scratch& s) {
+  int64_t adds = 0;
+  for (int32_t k : idx) adds += l.indptr[k + 1] - l.indptr[k];
+  s.begin(idx.empty() ? s.size() : idx[0], adds);
+  if (s.dense_from >= 0) {
+    double* acc = s.acc.data();
+    for (size_t t = 0; t < idx.size(); ++t) {
+      const int64_t k = idx[t];
+      const double v = val[t];
+      for (int64_t p = l.indptr[k]; p < l.indptr[k + 1]; ++p) acc[l.indices[p]] += double(l.values[p]) * v;
+    }
+    return;
+  }
   for (size_t t = 0; t < idx.size(); ++t) {
     const int64_t k = idx[t];
     const double v = val[t];
@@ -103,25 +125,34 @@ void l_times(const Csr& l, const std::vector<int32_t>& idx, const std::vector<V>
 // r = e_j − L m_j as a sorted sparse vector.
 void residual(const Csr& l, const Columns& m, int64_t j, Scratch& s, std::vector<int32_t>& ri, std::vector<double>& rv) {
   l_times(l, m.rows[j], m.vals[j], s);
-  s.add(static_cast<int32_t>(j), 0.0);  // make sure row j is present, then subtract from e_j
-  s.take(ri, rv);
-  for (size_t t = 0; t < ri.size(); ++t) rv[t] = (ri[t] == j ? 1.0 : 0.0) - rv[t];
-  drop_zeros(ri, rv, 0);  // row j is exactly 0 whenever m_jj = 1
+  ri.clear();
+  rv.clear();
+  // Row j is exactly 0 whenever m_jj = 1, and dropped with the other zeros.
+  bool seen_j = false;
+  s.drain([&](int32_t i, double v) {
+    seen_j |= i == j;
+    const double r = (i == j ? 1.0 : 0.0) - v;
+    if (r != 0.0) {
+      ri.push_back(i);
+      rv.push_back(r);
+    }
+  });
+  if (!seen_j) {  // rows are >= j, so row j goes first
+    ri.insert(ri.begin(), static_cast<int32_t>(j));
+    rv.insert(rv.begin(), 1.0);
+  }
 }
 
-// ‖e_j − L m_j‖² without materialising the residual (no sort needed for a norm).
+// ‖e_j − L m_j‖² without materialising the residual.
 double residual_norm2(const Csr& l, const Columns& m, int64_t j, Scratch& s) {
   l_times(l, m.rows[j], m.vals[j], s);
   double sum = 0;
   bool seen_j = false;
-  for (int32_t i : s.touched) {
-    const double r = (i == j ? 1.0 : 0.0) - s.acc[i];
+  s.drain([&](int32_t i, double v) {
+    const double r = (i == j ? 1.0 : 0.0) - v;
     seen_j |= i == j;
     sum += r * r;
-    s.acc[i] = 0.0;
-    s.mark[i] = 0;
-  }
-  s.touched.clear();
+  }, false);
   return seen_j ? sum : sum + 1.0;
 }
 
@@ -274,94 +305,6 @@ double mr_alpha_sparse(const Csr& l, const std::vector<int32_t>& ri, const std::
   return den > 0 ? num / den : 0.0;
 }
 
-// Keeps the total number of entries at the target by removing the globally smallest off-diagonal
-// magnitudes. A min-heap holds (|v|, column, row, column version); entries of replaced columns go
-// stale and are skipped when they surface, and the heap is rebuilt when stale entries dominate.
-class GlobalSparsifier {
- public:
-  GlobalSparsifier(Columns& m, int64_t target) : m_(m), target_(target), version_(m.rows.size(), 0) { rebuild(); }
-
-  void replaced(int64_t j) {
-    ++version_[j];
-    push_column(j);
-  }
-
-  void enforce() {
-    if (heap_.size() > static_cast<size_t>(3 * m_.nnz + 1024)) rebuild();
-    std::vector<int64_t> dirty;
-    while (m_.nnz > target_ && !heap_.empty()) {
-      Entry e = heap_.top();
-      heap_.pop();
-      if (e.version != version_[e.col]) continue;
-      std::vector<int32_t>& rows = m_.rows[e.col];
-      auto it = std::lower_bound(rows.begin() + 1, rows.end(), e.row);
-      if (it == rows.end() || *it != e.row) continue;
-      float& v = m_.vals[e.col][it - rows.begin()];
-      if (std::isnan(v)) continue;
-      v = std::numeric_limits<float>::quiet_NaN();  // tombstone: rows stay sorted until compact()
-      --m_.nnz;
-      dirty.push_back(e.col);
-    }
-    std::sort(dirty.begin(), dirty.end());
-    dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
-    for (int64_t j : dirty) compact(j);
-    last_pruned_ = std::move(dirty);
-  }
-
-  // Columns that lost entries in the last enforce().
-  const std::vector<int64_t>& last_pruned() const { return last_pruned_; }
-
- private:
-  struct Entry {
-    float mag;
-    int32_t col, row;
-    uint32_t version;
-  };
-  struct Larger {
-    bool operator()(const Entry& a, const Entry& b) const {
-      if (a.mag != b.mag) return a.mag > b.mag;
-      if (a.col != b.col) return a.col > b.col;
-      return a.row > b.row;
-    }
-  };
-
-  void push_column(int64_t j) {
-    const auto& rows = m_.rows[j];
-    const auto& vals = m_.vals[j];
-    for (size_t t = 1; t < rows.size(); ++t)
-      heap_.push({std::fabs(vals[t]), static_cast<int32_t>(j), rows[t], version_[j]});
-  }
-
-  void rebuild() {
-    std::vector<Entry> all;
-    all.reserve(m_.nnz);
-    for (size_t j = 0; j < m_.rows.size(); ++j)
-      for (size_t t = 1; t < m_.rows[j].size(); ++t)
-        all.push_back({std::fabs(m_.vals[j][t]), static_cast<int32_t>(j), m_.rows[j][t], version_[j]});
-    heap_ = std::priority_queue<Entry, std::vector<Entry>, Larger>(Larger(), std::move(all));
-  }
-
-  void compact(int64_t j) {
-    auto& rows = m_.rows[j];
-    auto& vals = m_.vals[j];
-    size_t w = 1;
-    for (size_t t = 1; t < rows.size(); ++t)
-      if (!std::isnan(vals[t])) {
-        rows[w] = rows[t];
-        vals[w] = vals[t];
-        ++w;
-      }
-    rows.resize(w);
-    vals.resize(w);
-  }
-
-  Columns& m_;
-  int64_t target_;
-  std::vector<uint32_t> version_;
-  std::vector<int64_t> last_pruned_;
-  std::priority_queue<Entry, std::vector<Entry>, Larger> heap_;
-};
-
 Csr to_csr(const Columns& m, int64_t n) {
   Csr out;
   out.rows = n;
@@ -459,14 +402,8 @@ std::vector<int64_t> update_columns(const Csr& l, const Csr& l_rows, Columns& m,
       }
     }
   });
-  for (int64_t t = 0; t < b; ++t) {
-    const int64_t j = cols[t];
-    m.nnz += static_cast<int64_t>(new_rows[t].size()) - static_cast<int64_t>(m.rows[j].size());
-    m.rows[j] = std::move(new_rows[t]);
-    m.vals[j] = std::move(new_vals[t]);
-    sp.replaced(j);
-  }
-  sp.enforce();
+  for (int64_t t = 0; t < b; ++t) sp.replace(cols[t], std::move(new_rows[t]), std::move(new_vals[t]));
+  sp.enforce(ctx);
   std::vector<int64_t> changed(cols);
   changed.insert(changed.end(), sp.last_pruned().begin(), sp.last_pruned().end());
   std::sort(changed.begin(), changed.end());
@@ -506,7 +443,7 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
   }
   target_nnz = std::max<int64_t>(target_nnz, n);
   GlobalSparsifier sp(m, target_nnz);
-  sp.enforce();
+  sp.enforce(ctx);
   const Csr l_rows = transpose(l);  // L by rows, for the block products
   ScratchPool pool(ctx.threads(), n);
   const double density = double(target_nnz) / (double(n) * double(n));
