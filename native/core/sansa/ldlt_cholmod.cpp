@@ -25,23 +25,39 @@ struct FactorHolder {
   }
 };
 
-// Keeps the diagonal first and the rest of every column in increasing row order.
-void sort_off_diagonals(Csr& cols) {
-  std::vector<std::pair<int32_t, float>> tmp;
-  for (int64_t c = 0; c < cols.rows; ++c) {
-    const int64_t b = cols.indptr[c] + 1, e = cols.indptr[c + 1];
-    bool sorted = true;
-    for (int64_t p = b + 1; p < e && sorted; ++p) sorted = cols.indices[p - 1] < cols.indices[p];
-    if (sorted) continue;
-    tmp.clear();
-    for (int64_t p = b; p < e; ++p) tmp.emplace_back(cols.indices[p], cols.values[p]);
-    std::sort(tmp.begin(), tmp.end());
-    for (int64_t p = b; p < e; ++p) {
-      cols.indices[p] = tmp[p - b].first;
-      cols.values[p] = tmp[p - b].second;
+// Column j of CHOLMOD's supernodal LLᵀ factor as unit-lower L of LDLᵀ: within supernode s, column
+// j = super[s] + c holds rows Ls[pi[s] + c ..] (the diagonal first) and values at px[s] + c·(nsrow + 1),
+// column-major with nsrow rows. Reading this layout directly skips cholmod_change_factor's copy.
+struct SupernodalColumns {
+  std::vector<const SuiteSparse_long*> rows;
+  std::vector<const double*> vals;
+  std::vector<int64_t> len;
+  std::vector<double> diag;
+
+  explicit SupernodalColumns(const cholmod_factor& f) : rows(f.n), vals(f.n), len(f.n), diag(f.n) {
+    const auto* super = static_cast<const SuiteSparse_long*>(f.super);
+    const auto* pi = static_cast<const SuiteSparse_long*>(f.pi);
+    const auto* px = static_cast<const SuiteSparse_long*>(f.px);
+    const auto* ls = static_cast<const SuiteSparse_long*>(f.s);
+    const auto* x = static_cast<const double*>(f.x);
+    for (size_t s = 0; s < f.nsuper; ++s) {
+      const int64_t k1 = super[s], k2 = super[s + 1], nsrow = pi[s + 1] - pi[s];
+      for (int64_t c = 0; c < k2 - k1; ++c) {
+        const int64_t j = k1 + c;
+        rows[j] = ls + pi[s] + c;
+        vals[j] = x + px[s] + c * (nsrow + 1);
+        len[j] = nsrow - c;
+        if (rows[j][0] != j) fail(ErrorCode::Internal, "CHOLMOD supernode column does not start at its diagonal");
+        for (int64_t t = 2; t < len[j]; ++t)
+          if (rows[j][t] <= rows[j][t - 1]) fail(ErrorCode::Internal, "CHOLMOD supernode rows are not sorted");
+        diag[j] = vals[j][0];
+      }
     }
   }
-}
+  int64_t count(int64_t j) const { return len[j]; }
+  int32_t row(int64_t j, int64_t t) const { return static_cast<int32_t>(rows[j][t]); }
+  float value(int64_t j, int64_t t) const { return t == 0 ? 1.0f : static_cast<float>(vals[j][t] / diag[j]); }
+};
 
 }  // namespace
 
@@ -109,49 +125,29 @@ Ldlt ldlt_cholmod(const Csr& x, double l2, int64_t target_nnz, Ordering ordering
   if (common.get()->status == CHOLMOD_NOT_POSDEF || static_cast<int64_t>(L.f->minor) < n)
     fail(ErrorCode::Numeric, "SANSA: XᵀX + l2·I is not positive definite (CHOLMOD stopped at column " +
                                  std::to_string(L.f->minor) + "); use a larger l2");
-  cholmod_l_change_factor(CHOLMOD_REAL, 1, 0, 1, 1, L.f, common.get());  // simplicial, packed LLᵀ
-  common.check("factor conversion");
+  if (!L.f->is_super) fail(ErrorCode::Internal, "CHOLMOD returned a simplicial factor");
   ctx.check_abort();
 
+  // LLᵀ -> LDLᵀ: D = diag(L)², columns divided by their diagonal; sparsified on the way out.
   Ldlt out;
   out.n = n;
   out.perm.resize(n);
   const SuiteSparse_long* perm = static_cast<const SuiteSparse_long*>(L.f->Perm);
   for (int64_t j = 0; j < n; ++j) out.perm[j] = perm[j];
-  const SuiteSparse_long* lp = static_cast<const SuiteSparse_long*>(L.f->p);
-  const SuiteSparse_long* li = static_cast<const SuiteSparse_long*>(L.f->i);
-  const SuiteSparse_long* lnz = static_cast<const SuiteSparse_long*>(L.f->nz);
-  const double* lx = static_cast<const double*>(L.f->x);
-  int64_t total = 0;
-  for (int64_t j = 0; j < n; ++j) total += lnz[j];
-  if (stats) stats->nnz_factor_full = total;
-  // LLᵀ -> LDLᵀ: D = diag(L)², columns divided by their diagonal.
+  const SupernodalColumns cols(*L.f);
   out.d.resize(n);
-  out.l.rows = n;
-  out.l.cols = n;
-  out.l.indptr.assign(n + 1, 0);
-  out.l.indices.resize(total);
-  out.l.values.resize(total);
-  int64_t q = 0;
+  int64_t total = 0;
   for (int64_t j = 0; j < n; ++j) {
-    const int64_t b = lp[j], e = b + lnz[j];
-    if (li[b] != j) fail(ErrorCode::Internal, "CHOLMOD factor column does not start at its diagonal");
-    const double djj = lx[b];
-    out.d[j] = djj * djj;
-    for (int64_t p = b; p < e; ++p) {
-      out.l.indices[q] = static_cast<int32_t>(li[p]);
-      out.l.values[q] = p == b ? 1.0f : static_cast<float>(lx[p] / djj);
-      ++q;
-    }
-    out.l.indptr[j + 1] = q;
+    out.d[j] = cols.diag[j] * cols.diag[j];
+    total += cols.len[j];
   }
-  cholmod_l_free_factor(&L.f, common.get());
-  sort_off_diagonals(out.l);
+  if (stats) stats->nnz_factor_full = total;
   if (stats) stats->seconds_factorize = seconds_since(t0);
   ctx.report("factorize", 1);
 
   t0 = std::chrono::steady_clock::now();
-  sparsify_keep_diagonal(out.l, target_nnz);
+  out.l = sparsify_columns(cols, n, target_nnz, ctx.threads());
+  cholmod_l_free_factor(&L.f, common.get());
   if (stats) {
     stats->seconds_sparsify = seconds_since(t0);
     stats->nnz_l = out.l.nnz();

@@ -526,7 +526,7 @@ Csr exact_inverse(const Csr& l, int64_t target_nnz, TrainContext& ctx) {
   m.rows = std::move(rows);
   m.vals = std::move(vals);
   Csr out = to_csr(m, n);
-  sparsify_keep_diagonal(out, target_nnz);
+  sparsify_keep_diagonal(out, target_nnz, ctx.threads());
   return out;
 }
 
