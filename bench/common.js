@@ -38,6 +38,20 @@ function runChild(script, cfg, { timeoutMs, nodeArgs = [] } = {}) {
   return JSON.parse(r.stdout);
 }
 
+// The ∞-AE paper's ML-1M split (../shared/data/ml-1m-infae-split): train, and a test set whose
+// inputs are train + validation, all on one item space.
+async function ml1mInfaeSplit(c) {
+  const dir = path.join(dataDir, 'ml-1m-infae-split');
+  const [tr, va, te] = await Promise.all(['train.tsv', 'val.tsv', 'test.tsv'].map((f) => c.Interactions.fromFile(path.join(dir, f))));
+  const items = c.IdMap.union(tr.itemIds, va.itemIds, te.itemIds);
+  const train = tr.alignItems(items).data;
+  const users = [...Array.from(train.rowOfEntry(), (u) => train.userIds.id(u)), ...Array.from(va.rowOfEntry(), (u) => va.userIds.id(u))];
+  const itemIds = [...Array.from(train.indices, (i) => train.itemIds.id(i)), ...Array.from(va.indices, (i) => va.itemIds.id(i))];
+  const trainVal = c.Interactions.fromArrays({ users, items: itemIds }, { userIds: train.userIds, itemIds: items });
+  const validation = c.evalSetFrom(train, va.alignItems(items).data);
+  return { train, validation, test: c.evalSetFrom(trainVal, te) };
+}
+
 const childConfig = () => (flag('--child') ? JSON.parse(opt('--child')) : null);
 
-module.exports = { root, dataDir, args, opt, flag, threads, machine, median, runChild, childConfig };
+module.exports = { root, dataDir, args, opt, flag, threads, machine, median, runChild, childConfig, ml1mInfaeSplit };

@@ -8,17 +8,11 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { root, dataDir, args, opt, threads, machine, runChild } = require('./common');
+const { root, dataDir, args, opt, threads, machine, runChild, ml1mInfaeSplit } = require('./common');
 
 async function ml1m(c) {
-  const dir = path.join(dataDir, 'ml-1m-infae-split');
-  const [tr, va, te] = await Promise.all(['train.tsv', 'val.tsv', 'test.tsv'].map((f) => c.Interactions.fromFile(path.join(dir, f))));
-  const items = c.IdMap.union(tr.itemIds, va.itemIds, te.itemIds);
-  const train = tr.alignItems(items).data;
-  const users = [...Array.from(train.rowOfEntry(), (u) => train.userIds.id(u)), ...Array.from(va.rowOfEntry(), (u) => va.userIds.id(u))];
-  const itemIds = [...Array.from(train.indices, (i) => train.itemIds.id(i)), ...Array.from(va.indices, (i) => va.itemIds.id(i))];
-  const trainVal = c.Interactions.fromArrays({ users, items: itemIds }, { userIds: train.userIds, itemIds: items });
-  return { train, test: c.evalSetFrom(trainVal, te), metrics: ['ndcg@10', 'hr@10', 'hr@100'] };
+  const { train, test } = await ml1mInfaeSplit(c);
+  return { train, test, metrics: ['ndcg@10', 'hr@10', 'hr@100'] };
 }
 
 async function gowalla(c, sample) {
