@@ -38,7 +38,7 @@ async function child(cfg) {
   let model;
   for (let r = 0; r < cfg.reps; r++) {
     model?.dispose();
-    model = await c.InfiniteAE.fit(d.train, { lambda: cfg.lambda, dtype: cfg.dtype, threads });
+    model = await c.InfiniteAE.fit(d.train, { lambda: cfg.lambda, dtype: cfg.dtype, device: cfg.device ?? 'cpu', threads });
     fits.push(model.info.seconds);
   }
   fits.sort((a, b) => a.total - b.total);
@@ -53,20 +53,27 @@ const run = (cfg) => runChild(__filename, cfg);
 
 async function main() {
   if (args.includes('--child')) return child(JSON.parse(opt('--child')));
+  const info = require(path.join(root, 'dist')).backendInfo();
+  const gpu = info.device === 'cuda' ? info.cuda.devices[0]?.name ?? 'CUDA device' : null;
   const results = {
     benchmark: 'infae',
     date: new Date().toISOString(),
     machine: machine(),
     threads,
-    device: 'cpu (no GPU measured on this machine)',
+    device: gpu ? `cpu and cuda (${gpu})` : 'cpu (no GPU measured on this machine)',
     runs: [],
   };
   if (fs.existsSync(path.join(dataDir, 'ml-1m-infae-split', 'train.tsv'))) {
     const dump = fs.mkdtempSync(path.join(os.tmpdir(), 'cfkit-infae-'));
-    for (const dtype of ['float32', 'float64']) {
-      const r = run({ dataset: 'ml-1m', lambda: 5, dtype, reps: 3, dumpTo: dtype === 'float32' ? dump : undefined });
+    const configs = [
+      { dtype: 'float32', device: 'cpu' },
+      { dtype: 'float64', device: 'cpu' },
+      ...(gpu ? [{ dtype: 'float32', device: 'cuda' }] : []),
+    ];
+    for (const { dtype, device } of configs) {
+      const r = run({ dataset: 'ml-1m', lambda: 5, dtype, device, reps: 3, dumpTo: dtype === 'float32' && device === 'cpu' ? dump : undefined });
       results.runs.push(r);
-      console.error(`ml-1m ${dtype}: ${r.error ?? `fit ${r.fitSeconds.total.toFixed(2)} s ${JSON.stringify(r.fitSeconds)}, ${r.peakRssMiB.toFixed(0)} MiB, ${JSON.stringify(r.accuracy)}`}`);
+      console.error(`ml-1m ${dtype} ${device}: ${r.error ?? `fit ${r.fitSeconds.total.toFixed(2)} s ${JSON.stringify(r.fitSeconds)}, ${r.peakRssMiB.toFixed(0)} MiB, ${JSON.stringify(r.accuracy)}`}`);
     }
     if (!args.includes('--no-numpy')) {
       try {

@@ -61,3 +61,17 @@ export function cpuOnlyDevice(requested: Device | undefined, model: string): { d
   }
   return { device: 'cpu', reason: want === 'auto' ? native().cudaInfo().reason : undefined };
 }
+
+/**
+ * For models whose CUDA path exists but has not yet been checked against the CPU on a real GPU:
+ * 'cuda' uses it (and throws DeviceError when CUDA is not usable), while 'auto' stays on the CPU and
+ * says so, so that no user gets unverified GPU results without asking for them.
+ */
+export function unvalidatedGpuDevice(requested: Device | undefined, model: string): { device: 'cpu' | 'cuda'; reason?: string } {
+  const want = requested ?? 'auto';
+  const device = resolveDevice(want);
+  if (want === 'cuda') return { device };
+  if (device === 'cuda')
+    return { device: 'cpu', reason: `${model}'s CUDA path has not been validated on a GPU yet; pass device: 'cuda' to use it` };
+  return { device: 'cpu', reason: want === 'auto' ? native().cudaInfo().reason : undefined };
+}

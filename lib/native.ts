@@ -128,7 +128,7 @@ export interface NativeBinding {
   sansaFromWeights(encoder: CsrArrays, decoder: CsrArrays): NativeModelHandle;
   infaeFit(
     support: CsrArrays,
-    opts: { lambdas: Float64Array; float64: boolean; validation?: { inputs: CsrArrays; targets: CsrArrays } },
+    opts: { lambdas: Float64Array; float64: boolean; cuda?: boolean; validation?: { inputs: CsrArrays; targets: CsrArrays } },
     job: NativeJobOptions,
   ): Promise<{ model: NativeModelHandle; lambda: number; grid: { lambda: number; hr100: number }[]; seconds: { gram: number; kernel: number; solve: number } }>;
   infaeFromWeights(support: CsrArrays, alphaT: Float32Array): NativeModelHandle;

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { cpuOnlyDevice, Device } from '../backend';
+import { Device, unvalidatedGpuDevice } from '../backend';
 import { FormatError, fromNative, InputError } from '../errors';
 import { IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
@@ -26,7 +26,11 @@ export interface InfiniteAEOptions extends RunOptions {
   seed?: number;
   /** Precision of the Cholesky solve. Default 'float32'. */
   dtype?: 'float32' | 'float64';
-  /** 'auto' (default) | 'cpu' | 'cuda'. */
+  /**
+   * 'auto' (default) | 'cpu' | 'cuda'. 'cuda' computes the kernel and solve on the GPU (float32, cuBLAS
+   * loaded at run time) and scores on the CPU. 'auto' stays on the CPU until the GPU path has been
+   * checked against it on real hardware; `info.deviceReason` says so.
+   */
   device?: Device;
   /** Refuse (E_INPUT) when the solve would need more bytes than this. Default 80 % of RAM. */
   memoryLimit?: number;
@@ -77,7 +81,8 @@ export class InfiniteAE extends NativeRecommender {
     if (grid.length > 1 && !opts.validation) throw new InputError('lambdaGrid needs a validation EvalSet');
     const dtype = opts.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float64') throw new InputError("dtype must be 'float32' or 'float64'");
-    const { reason: deviceReason } = cpuOnlyDevice(opts.device, '∞-AE');
+    const { device, reason: deviceReason } = unvalidatedGpuDevice(opts.device, '∞-AE');
+    if (device === 'cuda' && dtype !== 'float32') throw new InputError("∞-AE on CUDA runs in float32; use dtype: 'float32' or device: 'cpu'");
 
     // Support rows: users with interactions, optionally a sample.
     const active: number[] = [];
@@ -108,14 +113,14 @@ export class InfiniteAE extends NativeRecommender {
     }
     const t0 = performance.now();
     const res = await runNative(opts, (job) =>
-      native().infaeFit(support.csr(), { lambdas: Float64Array.from(grid), float64: dtype === 'float64', validation }, job),
+      native().infaeFit(support.csr(), { lambdas: Float64Array.from(grid), float64: dtype === 'float64', cuda: device === 'cuda', validation }, job),
     );
     const info: InfiniteAEFitInfo = {
       lambda: res.lambda,
       grid: res.grid,
       seconds: { ...res.seconds, total: (performance.now() - t0) / 1000 },
       supportUsers: support.numUsers,
-      device: 'cpu',
+      device,
       deviceReason,
       bytesNeeded,
     };

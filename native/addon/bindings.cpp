@@ -168,7 +168,30 @@ Napi::Value sansa_from_weights(const Napi::CallbackInfo& info) {
   });
 }
 
-// infaeFit(support: Csr, {lambdas: Float64Array, float64, validation?: {inputs, targets}}, jobOptions)
+// The GPU solve for fit_infae, through libcfkit_cuda.so; throws E_DEVICE when it is not usable.
+cfkit::InfAeDeviceSolve infae_device_solve() {
+  CudaInfaeSolve solve = cuda_infae_solve();
+  if (!solve) fail(ErrorCode::Device, "∞-AE on CUDA was requested but the GPU backend is not usable: " + cuda_status().reason);
+  return [solve](const cfkit::Csr& xs, double lambda, cfkit::InfAeStepSeconds& sec) {
+    cfkit::Buffer<float> alpha_t(size_t(xs.rows) * size_t(xs.cols));
+    cfkit_cuda_infae_input in{xs.rows, xs.cols, xs.indptr.data(), xs.indices.data(), xs.values.data(), lambda};
+    cfkit_cuda_infae_output out{};
+    out.alpha_t = alpha_t.data();
+    char error[512] = {0};
+    const int rc = solve(&in, &out, error, sizeof error);
+    if (rc == 1)
+      fail(ErrorCode::Numeric, "∞-AE: the regularised kernel is not positive definite on the GPU (column " +
+                                   std::to_string(out.not_positive_definite_at) + ", λ = " + std::to_string(lambda) +
+                                   "); use a larger λ or device: 'cpu' with float64");
+    if (rc != 0) fail(ErrorCode::Device, std::string("∞-AE on the GPU failed: ") + error);
+    sec.gram += out.seconds_gram;
+    sec.kernel += out.seconds_kernel;
+    sec.solve += out.seconds_solve;
+    return alpha_t;
+  };
+}
+
+// infaeFit(support: Csr, {lambdas: Float64Array, float64, cuda, validation?: {inputs, targets}}, jobOptions)
 //   -> Promise<{model, lambda, grid: [{lambda, hr100}], seconds: {gram, kernel, solve}}>
 Napi::Value infae_fit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -178,6 +201,7 @@ Napi::Value infae_fit(const Napi::CallbackInfo& info) {
     cfkit::InfAeFitOptions opts;
     opts.lambdas = vector_from_typed<double>(o.Get("lambdas"), "lambdas");
     opts.float64 = bool_field(o, "float64", false);
+    if (bool_field(o, "cuda", false)) opts.device_solve = infae_device_solve();
     std::shared_ptr<cfkit::Csr> vin, vtg;
     if (o.Get("validation").IsObject()) {
       Napi::Object v = o.Get("validation").As<Napi::Object>();

@@ -11,6 +11,8 @@ namespace cfkit_addon {
 
 namespace {
 
+CudaInfaeSolve g_infae_solve = nullptr;
+
 std::string own_directory() {
   Dl_info info;
   if (dladdr(reinterpret_cast<void*>(&own_directory), &info) && info.dli_fname) {
@@ -38,7 +40,8 @@ CudaStatus discover() {
   auto abi = reinterpret_cast<int (*)()>(dlsym(lib, "cfkit_cuda_abi_version"));
   auto probe = reinterpret_cast<int (*)(cfkit_cuda_probe_result*)>(dlsym(lib, "cfkit_cuda_probe"));
   auto load_cublas = reinterpret_cast<int (*)(const char*, cfkit_cublas_status*)>(dlsym(lib, "cfkit_cublas_load"));
-  if (!abi || !probe || !load_cublas || abi() != CFKIT_CUDA_ABI) {
+  auto infae_solve = reinterpret_cast<CudaInfaeSolve>(dlsym(lib, "cfkit_cuda_infae_solve"));
+  if (!abi || !probe || !load_cublas || !infae_solve || abi() != CFKIT_CUDA_ABI) {
     s.reason = "GPU backend " + s.library_path + " does not match this cfkit.node (rebuild both)";
     return s;
   }
@@ -67,10 +70,13 @@ CudaStatus discover() {
     return s;
   }
   s.available = true;
+  g_infae_solve = infae_solve;
   return s;
 }
 
 }  // namespace
+
+CudaInfaeSolve cuda_infae_solve() { return cuda_status().available ? g_infae_solve : nullptr; }
 
 const CudaStatus& cuda_status() {
   static std::once_flag once;

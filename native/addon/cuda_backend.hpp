@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "../cuda/cuda_api.h"
+
 namespace cfkit_addon {
 
 struct CudaDevice {
@@ -27,6 +29,10 @@ struct CudaStatus {
 };
 
 const CudaStatus& cuda_status();
+
+// The backend's ∞-AE solver, or nullptr unless cuda_status().available.
+using CudaInfaeSolve = int (*)(const cfkit_cuda_infae_input*, cfkit_cuda_infae_output*, char*, size_t);
+CudaInfaeSolve cuda_infae_solve();
 Napi::Object cuda_status_to_js(Napi::Env env, const CudaStatus& s);
 
 }  // namespace cfkit_addon

@@ -4,8 +4,9 @@
 #ifndef CFKIT_CUDA_API_H
 #define CFKIT_CUDA_API_H
 #include <stddef.h>
+#include <stdint.h>
 
-#define CFKIT_CUDA_ABI 1
+#define CFKIT_CUDA_ABI 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +41,28 @@ int cfkit_cuda_probe(cfkit_cuda_probe_result* out);
 /* Loads cuBLAS from explicit_path (a file or a directory; may be NULL), else libcublas.so.13, then
  * .so.12. Safe to call repeatedly: the first successful load is kept. */
 int cfkit_cublas_load(const char* explicit_path, cfkit_cublas_status* out);
+
+/* ∞-AE on the GPU: K = NTK(X_s X_sᵀ), (K + |λ|·tr(K)/n·I) α = X_s by a blocked Cholesky (our
+ * diagonal-block kernel + cuBLAS trsm/syrk) and two triangular solves. X_s is the support matrix in
+ * CSR (users x items). α is written to the caller's alpha_t, items x users row-major. */
+typedef struct cfkit_cuda_infae_input {
+  int64_t users, items;
+  const int64_t* indptr; /* users + 1 */
+  const int32_t* indices;
+  const float* values;
+  double lambda;
+} cfkit_cuda_infae_input;
+
+typedef struct cfkit_cuda_infae_output {
+  float* alpha_t;                  /* items * users floats, allocated by the caller */
+  double seconds_gram, seconds_kernel, seconds_solve;
+  int64_t not_positive_definite_at; /* 1-based column of the breakdown, 0 when the solve succeeded */
+} cfkit_cuda_infae_output;
+
+/* 0: solved; 1: the regularised kernel is not positive definite (see not_positive_definite_at);
+ * -1: a CUDA/cuBLAS failure or too little device memory, described in error. */
+int cfkit_cuda_infae_solve(const cfkit_cuda_infae_input* in, cfkit_cuda_infae_output* out, char* error,
+                           size_t error_len);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,9 @@
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "dense/blocked_cholesky.hpp"
 
 #include "harness.hpp"
 #include "infae/infae.hpp"
@@ -42,4 +47,65 @@ TEST(infae_scores_solve_the_regularised_system) {
       worst = std::max(worst, std::fabs(lhs - xui));
     }
   CHECK(worst < 1e-4);
+}
+
+// The blocked Cholesky loop the GPU path runs, driven here by the system BLAS, against LAPACK.
+extern "C" {
+void spotrf_(const char*, const int*, float*, const int*, int*, size_t);
+void strsm_(const char*, const char*, const char*, const char*, const int*, const int*, const float*, const float*,
+            const int*, float*, const int*, size_t, size_t, size_t, size_t);
+void ssyrk_(const char*, const char*, const int*, const int*, const float*, const float*, const int*, const float*,
+            float*, const int*, size_t, size_t);
+}
+
+namespace {
+struct HostPanelOps {
+  int potrf_small(int nb, float* a, int lda) {
+    int info = 0;
+    spotrf_("L", &nb, a, &lda, &info, 1);
+    return info;
+  }
+  void trsm_panel(int m, int nb, const float* l, float* b, int lda) {
+    const float one = 1.f;
+    strsm_("R", "L", "T", "N", &m, &nb, &one, l, &lda, b, &lda, 1, 1, 1, 1);
+  }
+  void syrk_update(int m, int nb, const float* a, float* c, int lda) {
+    const float minus_one = -1.f, one = 1.f;
+    ssyrk_("L", "N", &m, &nb, &minus_one, a, &lda, &one, c, &lda, 1, 1);
+  }
+};
+}  // namespace
+
+TEST(blocked_cholesky_matches_lapack_and_reports_breakdown) {
+  const int n = 203, nb = 32;  // not a multiple of the panel width
+  std::vector<float> b(size_t(n) * n), a(size_t(n) * n, 0.f);
+  uint64_t state = 7;
+  for (float& v : b) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    v = float(int(state >> 40) % 2001 - 1000) / 1000.f;
+  }
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j <= i; ++j) {
+      double s = 0;
+      for (int k = 0; k < n; ++k) s += double(b[i + size_t(k) * n]) * b[j + size_t(k) * n];
+      a[i + size_t(j) * n] = float(s) + (i == j ? 1.f : 0.f);
+    }
+  std::vector<float> ref = a, blocked = a;
+  int info = 0, nn = n;
+  spotrf_("L", &nn, ref.data(), &nn, &info, 1);
+  CHECK(info == 0);
+  HostPanelOps ops;
+  CHECK(blocked_cholesky(ops, n, blocked.data(), n, nb) == 0);
+  double worst = 0, scale = 0;
+  for (int j = 0; j < n; ++j)
+    for (int i = j; i < n; ++i) {
+      worst = std::max(worst, std::fabs(double(ref[i + size_t(j) * n]) - blocked[i + size_t(j) * n]));
+      scale = std::max(scale, std::fabs(double(ref[i + size_t(j) * n])));
+    }
+  CHECK(worst <= 1e-4 * scale);
+  // A matrix that stops being positive definite at column 71 (1-based), inside the third panel.
+  std::vector<float> bad = a;
+  for (int i = 70; i < n; ++i) bad[i + size_t(70) * n] = bad[70 + size_t(i) * n] = 0.f;
+  bad[70 + size_t(70) * n] = -1.f;
+  CHECK(blocked_cholesky(ops, n, bad.data(), n, nb) == 71);
 }

@@ -1,4 +1,4 @@
-import { backendInfo } from '../../lib';
+import { backendInfo, InfiniteAE, syntheticInteractions } from '../../lib';
 
 // Runs only where a CUDA device and cuBLAS are usable (the lent GPU machines); skipped elsewhere.
 const info = backendInfo();
@@ -9,6 +9,30 @@ describeGpu('CUDA backend', () => {
     expect(info.cuda.devices.length).toBeGreaterThan(0);
     expect(info.cuda.cublasLoaded).toBe(true);
     expect(info.cuda.cublasVersion).toBeGreaterThan(0);
+  });
+
+  // The CPU twin is the CPU fit itself: both are float32 Cholesky solves of the same system.
+  test('∞-AE on CUDA scores like the CPU fit (float32 tolerance) and agrees on the top 10', async () => {
+    const data = syntheticInteractions({ users: 700, items: 150, meanInteractions: 12, clusters: 5, seed: 17 });
+    const cpu = await InfiniteAE.fit(data, { lambda: 5, device: 'cpu' });
+    const gpu = await InfiniteAE.fit(data, { lambda: 5, device: 'cuda' });
+    expect(gpu.info!.device).toBe('cuda');
+    const rows = data.selectUsers(Int32Array.from({ length: 50 }, (_, u) => u * 13));
+    const a = await cpu.score(rows);
+    const b = await gpu.score(rows);
+    let worst = 0, scale = 0;
+    for (let t = 0; t < a.length; t++) {
+      worst = Math.max(worst, Math.abs(a[t] - b[t]));
+      scale = Math.max(scale, Math.abs(a[t]));
+    }
+    expect(worst).toBeLessThanOrEqual(2e-3 * scale);
+    const ra = await cpu.recommend(rows, { k: 10 });
+    const rb = await gpu.recommend(rows, { k: 10 });
+    let same = 0;
+    for (let r = 0; r < ra.rows; r++) same += ra.items(r).filter((i) => rb.items(r).includes(i)).length;
+    expect(same / (10 * ra.rows)).toBeGreaterThanOrEqual(0.95);
+    cpu.dispose();
+    gpu.dispose();
   });
 });
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <functional>
 #include <memory>
 #include <string>
 #include <cstring>
@@ -238,42 +239,61 @@ InfAeFitResult fit_infae(const Csr& support, const InfAeFitOptions& opts, const 
   for (double l : opts.lambdas) require(std::isfinite(l), "∞-AE: λ must be finite");
   require(opts.lambdas.size() == 1 || (val_inputs && val_targets), "∞-AE: a λ grid needs validation data");
   InfAeFitResult res;
-  // Gram of the support rows: XXᵀ = (Xᵀ)ᵀ(Xᵀ), upper triangle in double per row.
-  auto t0 = std::chrono::steady_clock::now();
-  ctx.report("gram", 0);
-  Buffer<float> k = gram_upper<float>(transpose(support), ctx);
-  res.seconds_gram = seconds_since(t0);
-  ctx.check_abort();
-  t0 = std::chrono::steady_clock::now();
-  ctx.report("kernel", 0);
-  std::vector<double> c(n);
-  for (int64_t u = 0; u < n; ++u) c[u] = ntk_self(k[u * n + u], ni);
-  parallel_chunks(n, 32, ctx.threads(), [&](int64_t b, int64_t e, int) {
-    for (int64_t u = b; u < e; ++u) {
-      float* row = &k[u * n];
-      ntk_row(row + u, n - u, c[u], c.data() + u, 1.0 / double(ni));
-    }
-  });
-  res.seconds_kernel = seconds_since(t0);
-  ctx.check_abort();
-  t0 = std::chrono::steady_clock::now();
-  double best = -1;
   const size_t steps = opts.lambdas.size();
+  std::function<Buffer<float>(size_t)> alpha_for;
+  Buffer<float> k;
+  if (opts.device_solve) {
+    alpha_for = [&](size_t s) {
+      InfAeStepSeconds sec;
+      Buffer<float> alpha_t = opts.device_solve(support, opts.lambdas[s], sec);
+      res.seconds_gram += sec.gram;
+      res.seconds_kernel += sec.kernel;
+      res.seconds_solve += sec.solve;
+      return alpha_t;
+    };
+  } else {
+    // Gram of the support rows: XXᵀ = (Xᵀ)ᵀ(Xᵀ), upper triangle in double per row.
+    auto t0 = std::chrono::steady_clock::now();
+    ctx.report("gram", 0);
+    k = gram_upper<float>(transpose(support), ctx);
+    res.seconds_gram = seconds_since(t0);
+    ctx.check_abort();
+    t0 = std::chrono::steady_clock::now();
+    ctx.report("kernel", 0);
+    std::vector<double> c(n);
+    for (int64_t u = 0; u < n; ++u) c[u] = ntk_self(k[u * n + u], ni);
+    parallel_chunks(n, 32, ctx.threads(), [&](int64_t b, int64_t e, int) {
+      for (int64_t u = b; u < e; ++u) {
+        float* row = &k[u * n];
+        ntk_row(row + u, n - u, c[u], c.data() + u, 1.0 / double(ni));
+      }
+    });
+    res.seconds_kernel = seconds_since(t0);
+    ctx.check_abort();
+    alpha_for = [&](size_t s) {
+      const double lambda = opts.lambdas[s];
+      const auto t = std::chrono::steady_clock::now();
+      Buffer<float> alpha_t;
+      if (opts.float64) {
+        alpha_t = solve_alpha(regularised_copy<double>(k, n, lambda, ctx), support, lambda, ctx);
+      } else if (steps == 1) {
+        // One λ: factor K itself (n² floats fewer at the peak) instead of a copy.
+        const double reg = regulariser(k, n, lambda);
+        for (int64_t i = 0; i < n; ++i) k[i * n + i] += static_cast<float>(reg);
+        alpha_t = solve_alpha(std::move(k), support, lambda, ctx);
+      } else {
+        alpha_t = solve_alpha(regularised_copy<float>(k, n, lambda, ctx), support, lambda, ctx);
+      }
+      res.seconds_solve += seconds_since(t);
+      return alpha_t;
+    };
+  }
+  double best = -1;
   for (size_t s = 0; s < steps; ++s) {
     const double lambda = opts.lambdas[s];
     ctx.report("solve", double(s) / double(steps));
-    Buffer<float> alpha_t;
-    if (opts.float64) {
-      alpha_t = solve_alpha(regularised_copy<double>(k, n, lambda, ctx), support, lambda, ctx);
-    } else if (steps == 1) {
-      // One λ: factor K itself (n² floats fewer at the peak) instead of a copy.
-      const double reg = regulariser(k, n, lambda);
-      for (int64_t i = 0; i < n; ++i) k[i * n + i] += static_cast<float>(reg);
-      alpha_t = solve_alpha(std::move(k), support, lambda, ctx);
-    } else {
-      alpha_t = solve_alpha(regularised_copy<float>(k, n, lambda, ctx), support, lambda, ctx);
-    }
-    auto model = std::make_shared<InfAeModel>(support, std::move(alpha_t));
+    auto model = std::make_shared<InfAeModel>(support, alpha_for(s));
+    ctx.check_abort();
     if (steps == 1) {
       res.model = model;
       res.lambda = lambda;
@@ -296,7 +316,6 @@ InfAeFitResult fit_infae(const Csr& support, const InfAeFitOptions& opts, const 
       res.lambda = lambda;
     }
   }
-  res.seconds_solve = seconds_since(t0);
   ctx.report("solve", 1);
   return res;
 }

@@ -6,6 +6,7 @@
 //   α = (K_ss + λ·tr(K_ss)/n_s·I)⁻¹ X_s,  scores(U) = K(U, S)·α
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/buffer.hpp"
@@ -41,9 +42,18 @@ class InfAeModel : public Model {
   Buffer<float> alpha_t_;
 };
 
+struct InfAeStepSeconds {
+  double gram = 0, kernel = 0, solve = 0;
+};
+
+// Computes αᵀ (items x support users, row-major) for one λ somewhere else (the GPU), adding its step
+// times to `seconds`; throws cfkit::Error on failure.
+using InfAeDeviceSolve = std::function<Buffer<float>(const Csr& support, double lambda, InfAeStepSeconds& seconds)>;
+
 struct InfAeFitOptions {
   std::vector<double> lambdas;  // one value, or a grid chosen by validation HR@100
   bool float64 = false;
+  InfAeDeviceSolve device_solve;  // empty: the CPU path
 };
 
 struct InfAeGridPoint {

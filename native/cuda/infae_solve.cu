@@ -1,0 +1,247 @@
+// ∞-AE's closed form on the GPU. Everything is column-major as cuBLAS sees it: the dense support
+// matrix X (users x items, leading dimension users) and the kernel K (users x users, lower triangle).
+// The blocked Cholesky loop is the one the C++ tests check against LAPACK (dense/blocked_cholesky.hpp);
+// here its panel operations are our diagonal-block kernel and cuBLAS trsm/syrk.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../core/dense/blocked_cholesky.hpp"
+#include "cublas_loader.hpp"
+#include "cuda_api.h"
+
+namespace {
+
+using cfkit::cuda::CublasApi;
+using cfkit::cuda::cublasHandle;
+
+constexpr int kPanel = 64;  // diagonal blocks of 64 x 64 floats: 16 KiB of shared memory
+
+// cuBLAS enum values (cublas_api.h), spelled out since the header is not used.
+enum { kSideLeft = 0, kSideRight = 1, kLower = 0, kOpN = 0, kOpT = 1, kNonUnit = 0 };
+
+struct Failure {
+  std::string what;
+};
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Failure{std::string(what) + ": " + cudaGetErrorString(e)};
+}
+void check_blas(int status, const char* what) {
+  if (status != 0) throw Failure{std::string(what) + " failed with cuBLAS status " + std::to_string(status)};
+}
+
+template <class T>
+struct DeviceBuffer {
+  T* p = nullptr;
+  explicit DeviceBuffer(size_t n, const char* what) { check(cudaMalloc(&p, n * sizeof(T) + (n == 0)), what); }
+  ~DeviceBuffer() { cudaFree(p); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+};
+
+struct BlasHandle {
+  const CublasApi* api;
+  cublasHandle h = nullptr;
+  explicit BlasHandle(const CublasApi* a) : api(a) { check_blas(api->create(&h), "cublasCreate"); }
+  ~BlasHandle() {
+    if (h) api->destroy(h);
+  }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One block per user row (grid-stride): X[u, i] = value.
+__global__ void scatter_rows(int64_t users, const int64_t* indptr, const int32_t* indices, const float* values,
+                             float* x) {
+  for (int64_t u = blockIdx.x; u < users; u += gridDim.x)
+    for (int64_t p = indptr[u] + threadIdx.x; p < indptr[u + 1]; p += blockDim.x)
+      x[u + int64_t(indices[p]) * users] = values[p];
+}
+
+// c[u] = 2·K_uu/items + 0.01 (the NTK's self term) from the Gram diagonal.
+__global__ void ntk_self(int64_t n, const float* k, double inv_items, double* c) {
+  for (int64_t u = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; u < n; u += int64_t(gridDim.x) * blockDim.x)
+    c[u] = 2.0 * double(k[u + u * n]) * inv_items + 0.01;
+}
+
+// The NTK of the one-hidden-layer autoencoder (ALGORITHMS.md §3.1), in place on the lower triangle:
+// one block per column j, threads over the rows i >= j. Double precision, as the CPU path.
+__global__ void ntk_lower(int64_t n, float* k, const double* c, double inv_items) {
+  const double pi = 3.14159265358979323846;
+  for (int64_t j = blockIdx.x; j < n; j += gridDim.x)
+    for (int64_t i = j + threadIdx.x; i < n; i += blockDim.x) {
+      float* kij = k + i + j * n;
+      const double s1 = 2.0 * double(*kij) * inv_items + 0.01;
+      const double root = sqrt(c[i] * c[j]);
+      const double x = fmin(1.0, s1 / root);
+      const double theta = acos(x);
+      const double sine = root * sqrt(fmax(0.0, 1.0 - x * x));
+      *kij = float((sine + 2.0 * (pi - theta) * s1) / pi + 0.01);
+    }
+}
+
+__global__ void copy_diagonal(int64_t n, const float* k, float* d) {
+  for (int64_t u = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; u < n; u += int64_t(gridDim.x) * blockDim.x)
+    d[u] = k[u + u * n];
+}
+
+__global__ void add_diagonal(int64_t n, float* k, float reg) {
+  for (int64_t u = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; u < n; u += int64_t(gridDim.x) * blockDim.x)
+    k[u + u * n] += reg;
+}
+
+// Unblocked right-looking Cholesky of one nb x nb diagonal block (nb <= kPanel) in shared memory, by
+// one thread block. *info gets the 1-based column of a breakdown, or stays 0.
+__global__ void potrf_small_kernel(int nb, float* a, int lda, int* info) {
+  __shared__ float s[kPanel * kPanel];
+  __shared__ int broken;
+  const int tid = threadIdx.x, threads = blockDim.x;
+  for (int t = tid; t < nb * nb; t += threads) {
+    const int i = t % nb, j = t / nb;
+    s[i + j * nb] = i >= j ? a[i + int64_t(j) * lda] : 0.f;
+  }
+  if (tid == 0) broken = 0;
+  __syncthreads();
+  for (int k = 0; k < nb; ++k) {
+    if (tid == 0) {
+      const float d = s[k + k * nb];
+      if (!(d > 0.f) || !isfinite(d)) {
+        broken = k + 1;
+      } else {
+        s[k + k * nb] = sqrtf(d);
+      }
+    }
+    __syncthreads();
+    if (broken) {
+      if (tid == 0) *info = broken;
+      return;
+    }
+    const float inv = 1.f / s[k + k * nb];
+    for (int i = k + 1 + tid; i < nb; i += threads) s[i + k * nb] *= inv;
+    __syncthreads();
+    const int w = nb - k - 1;
+    for (int t = tid; t < w * w; t += threads) {
+      const int i = k + 1 + t % w, j = k + 1 + t / w;
+      if (i >= j) s[i + j * nb] -= s[i + k * nb] * s[j + k * nb];
+    }
+    __syncthreads();
+  }
+  for (int t = tid; t < nb * nb; t += threads) {
+    const int i = t % nb, j = t / nb;
+    if (i >= j) a[i + int64_t(j) * lda] = s[i + j * nb];
+  }
+}
+
+struct DevicePanelOps {
+  const BlasHandle& blas;
+  int* d_info;
+  int potrf_small(int nb, float* a, int lda) {
+    check(cudaMemset(d_info, 0, sizeof(int)), "cudaMemset");
+    potrf_small_kernel<<<1, 256>>>(nb, a, lda, d_info);
+    check(cudaGetLastError(), "diagonal block kernel");
+    int info = 0;
+    check(cudaMemcpy(&info, d_info, sizeof(int), cudaMemcpyDeviceToHost), "diagonal block kernel");
+    return info;
+  }
+  void trsm_panel(int m, int nb, const float* l, float* b, int lda) {
+    const float one = 1.f;
+    check_blas(blas.api->strsm(blas.h, kSideRight, kLower, kOpT, kNonUnit, m, nb, &one, l, lda, b, lda), "cublasStrsm");
+  }
+  void syrk_update(int m, int nb, const float* a, float* c, int lda) {
+    const float minus_one = -1.f, one = 1.f;
+    check_blas(blas.api->ssyrk(blas.h, kLower, kOpN, m, nb, &minus_one, a, lda, &one, c, lda), "cublasSsyrk");
+  }
+};
+
+int grid_for(int64_t n, int threads) { return static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 65535)); }
+
+int solve(const cfkit_cuda_infae_input& in, cfkit_cuda_infae_output& out) {
+  const CublasApi* api = cfkit::cuda::cublas();
+  if (!api) throw Failure{"cuBLAS is not loaded"};
+  const int64_t n = in.users, m = in.items, nnz = in.indptr[n];
+  if (n > INT32_MAX || m > INT32_MAX) throw Failure{"∞-AE on the GPU: dimensions exceed cuBLAS's 32-bit interface"};
+  size_t free_bytes = 0, total_bytes = 0;
+  check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
+  const double needed = 4.0 * double(n) * double(n) + 4.0 * double(n) * double(m) + 16.0 * double(nnz) + 24.0 * double(n);
+  if (needed > 0.95 * double(free_bytes))
+    throw Failure{"∞-AE on the GPU needs about " + std::to_string(int64_t(needed)) + " bytes of device memory but " +
+                  std::to_string(free_bytes) + " are free; sample fewer supportUsers or use device: 'cpu'"};
+  BlasHandle blas(api);
+  DeviceBuffer<float> k(size_t(n) * n, "cudaMalloc(kernel)"), x(size_t(n) * m, "cudaMalloc(support)");
+  DeviceBuffer<double> c(n, "cudaMalloc");
+  DeviceBuffer<float> diag(n, "cudaMalloc");
+  DeviceBuffer<int> d_info(1, "cudaMalloc");
+  {
+    DeviceBuffer<int64_t> indptr(n + 1, "cudaMalloc");
+    DeviceBuffer<int32_t> indices(nnz, "cudaMalloc");
+    DeviceBuffer<float> values(nnz, "cudaMalloc");
+    check(cudaMemcpy(indptr.p, in.indptr, sizeof(int64_t) * (n + 1), cudaMemcpyHostToDevice), "copy to device");
+    check(cudaMemcpy(indices.p, in.indices, sizeof(int32_t) * nnz, cudaMemcpyHostToDevice), "copy to device");
+    check(cudaMemcpy(values.p, in.values, sizeof(float) * nnz, cudaMemcpyHostToDevice), "copy to device");
+    check(cudaMemset(x.p, 0, sizeof(float) * size_t(n) * m), "cudaMemset");
+    scatter_rows<<<grid_for(n, 1), 128>>>(n, indptr.p, indices.p, values.p, x.p);
+    check(cudaGetLastError(), "scatter kernel");
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  const float one = 1.f, zero = 0.f;
+  check_blas(api->ssyrk(blas.h, kLower, kOpN, int(n), int(m), &one, x.p, int(n), &zero, k.p, int(n)), "cublasSsyrk (Gram)");
+  check(cudaDeviceSynchronize(), "Gram");
+  out.seconds_gram = seconds_since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  const double inv_items = 1.0 / double(m);
+  ntk_self<<<grid_for(n, 256), 256>>>(n, k.p, inv_items, c.p);
+  ntk_lower<<<grid_for(n, 1), 256>>>(n, k.p, c.p, inv_items);
+  copy_diagonal<<<grid_for(n, 256), 256>>>(n, k.p, diag.p);
+  check(cudaGetLastError(), "NTK kernel");
+  std::vector<float> d(n);
+  check(cudaMemcpy(d.data(), diag.p, sizeof(float) * n, cudaMemcpyDeviceToHost), "NTK kernel");
+  double trace = 0;
+  for (float v : d) trace += v;
+  add_diagonal<<<grid_for(n, 256), 256>>>(n, k.p, float(std::fabs(in.lambda) * trace / double(n)));
+  check(cudaGetLastError(), "ridge");
+  check(cudaDeviceSynchronize(), "NTK kernel");
+  out.seconds_kernel = seconds_since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  DevicePanelOps ops{blas, d_info.p};
+  const int info = cfkit::blocked_cholesky(ops, int(n), k.p, int(n), kPanel);
+  if (info != 0) {
+    out.not_positive_definite_at = info;
+    return 1;
+  }
+  // α = L⁻ᵀ L⁻¹ X, in place in X: n x items column-major, which is αᵀ (items x n) row-major.
+  check_blas(api->strsm(blas.h, kSideLeft, kLower, kOpN, kNonUnit, int(n), int(m), &one, k.p, int(n), x.p, int(n)),
+             "cublasStrsm (L)");
+  check_blas(api->strsm(blas.h, kSideLeft, kLower, kOpT, kNonUnit, int(n), int(m), &one, k.p, int(n), x.p, int(n)),
+             "cublasStrsm (Lᵀ)");
+  check(cudaMemcpy(out.alpha_t, x.p, sizeof(float) * size_t(n) * m, cudaMemcpyDeviceToHost), "copy α to the host");
+  out.seconds_solve = seconds_since(t0);
+  out.not_positive_definite_at = 0;
+  return 0;
+}
+
+}  // namespace
+
+extern "C" int cfkit_cuda_infae_solve(const cfkit_cuda_infae_input* in, cfkit_cuda_infae_output* out, char* error,
+                                      size_t error_len) {
+  try {
+    return solve(*in, *out);
+  } catch (const Failure& f) {
+    if (error && error_len) std::snprintf(error, error_len, "%s", f.what.c_str());
+  } catch (const std::exception& e) {
+    if (error && error_len) std::snprintf(error, error_len, "%s", e.what());
+  }
+  cudaGetLastError();  // clear a sticky launch error so the next call starts clean
+  return -1;
+}
