@@ -14,6 +14,12 @@ const CONFIGS = [
   { name: 'pruned-0.3', options: { pruning: { rate: 0.3 } } },
   { name: 'pruned-0.5', options: { pruning: { rate: 0.5 } } },
 ];
+// Run as well when a CUDA device is usable (device: 'cuda' opts in).
+const GPU_CONFIGS = [
+  { name: 'cuda-fp32', options: { device: 'cuda' } },
+  { name: 'cuda-fp16', options: { device: 'cuda', precision: 'fp16' } },
+  { name: 'cuda-mascot', options: { device: 'cuda', precision: 'mascot' } },
+];
 
 // Netflix-shaped ratings: Zipf-like user and item degrees, values from rank-8 structure + noise.
 function netflixShaped(c) {
@@ -100,20 +106,22 @@ const run = (cfg) => runChild(__filename, cfg, { nodeArgs: ['--max-old-space-siz
 
 async function main() {
   if (args.includes('--child')) return child(JSON.parse(opt('--child')));
+  const info = require(path.join(root, 'dist')).backendInfo();
+  const gpu = info.device === 'cuda' ? info.cuda.devices[0]?.name ?? 'CUDA device' : null;
   const results = {
     benchmark: 'mf',
     date: new Date().toISOString(),
     machine: machine(),
     threads,
     factors: 128,
-    device: 'cpu (no GPU measured on this machine)',
+    device: gpu ? `cpu and cuda (${gpu})` : 'cpu (no GPU measured on this machine)',
     runs: [],
   };
   const datasets = [];
   if (fs.existsSync(path.join(dataDir, 'ml-1m', 'ratings_no_ts.dat'))) datasets.push(['ml-1m', Number(opt('--ml1m-epochs', '20'))]);
   if (!args.includes('--no-netflix')) datasets.push(['netflix-shaped', Number(opt('--netflix-epochs', '3'))]);
   for (const [dataset, epochs] of datasets) {
-    for (const cfg of CONFIGS) {
+    for (const cfg of gpu ? [...CONFIGS, ...GPU_CONFIGS] : CONFIGS) {
       const r = run({ dataset, epochs, ...cfg });
       results.runs.push(r);
       console.error(`${dataset} ${cfg.name}: ${r.error ?? `${r.secondsPerEpoch.toFixed(3)} s/epoch, ${(r.updatesPerSecond / 1e6).toFixed(1)} M updates/s, RMSE ${r.testRmse.toFixed(4)}, ${r.peakRssMiB.toFixed(0)} MiB, active ${r.activeFactors.toFixed(1)}`}`);

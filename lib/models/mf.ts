@@ -1,4 +1,4 @@
-import { cpuOnlyDevice, Device } from '../backend';
+import { Device, unvalidatedGpuDevice } from '../backend';
 import { FormatError, fromNative, InputError } from '../errors';
 import { ExternalId, IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
@@ -20,7 +20,11 @@ export interface MatrixFactorizationOptions extends RunOptions {
   /** Initial factors: N(0, std²) (default, std 0.1) or U(0, scale·√(1/k)) as cuMF_SGD. */
   init?: { distribution?: 'normal' | 'uniform'; std?: number; scale?: number };
   seed?: number;
-  /** 'auto' (default) | 'cpu' | 'cuda'. */
+  /**
+   * 'auto' (default) | 'cpu' | 'cuda'. 'cuda' trains by batch-Hogwild SGD on the GPU (one warp per
+   * update; fp32, fp16 or MASCOT; factors a multiple of 32 up to 256; no pruning). 'auto' stays on the
+   * CPU until the GPU trainer has been checked against it on real hardware; `info.deviceReason` says so.
+   */
   device?: Device;
   /** 'fp32' (default), 'fp16' (half-precision storage, fp32 arithmetic) or 'mascot' (per-group switching). */
   precision?: 'fp32' | 'fp16' | 'mascot';
@@ -109,7 +113,12 @@ export class MatrixFactorization extends NativeRecommender {
       pruneRate: num(opts.pruning?.rate, 'pruning.rate', 0, (x) => x >= 0 && x < 1, 'in [0, 1)'),
       rearrangeEvery: num(opts.pruning?.rearrangeEvery, 'pruning.rearrangeEvery', 5, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
     };
-    const { reason: deviceReason } = cpuOnlyDevice(opts.device, 'matrix factorization');
+    const { device, reason: deviceReason } = unvalidatedGpuDevice(opts.device, 'matrix factorization');
+    if (device === 'cuda') {
+      if (factors % 32 !== 0 || factors > 256) throw new InputError('MF on CUDA needs factors a multiple of 32 up to 256');
+      if (o.pruneRate !== 0) throw new InputError("MF on CUDA: dynamic pruning runs on the CPU only; use device: 'cpu'");
+      o.cuda = true;
+    }
     let valid = null;
     if (opts.validation) {
       const v = opts.validation;
@@ -118,7 +127,7 @@ export class MatrixFactorization extends NativeRecommender {
       valid = v.csr();
     }
     const res = await runNative(opts, (job) => native().mfFit(ratings.csr(), o, valid, job));
-    const info: MatrixFactorizationInfo = { epochs: res.epochs, groupsTotal: res.groupsTotal, device: 'cpu', deviceReason, options: o, mean: res.mean };
+    const info: MatrixFactorizationInfo = { epochs: res.epochs, groupsTotal: res.groupsTotal, device, deviceReason, options: o, mean: res.mean };
     return new MatrixFactorization(res.model, ratings.userIds, ratings.itemIds, opts.keepHistory === false ? undefined : ratings, factors, info);
   }
 

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "convert.hpp"
 #include "cuda_backend.hpp"
+#include "device_models.hpp"
 #include "ease/ease.hpp"
 #include "eval/metrics.hpp"
 #include "guard.hpp"
@@ -168,29 +169,6 @@ Napi::Value sansa_from_weights(const Napi::CallbackInfo& info) {
   });
 }
 
-// The GPU solve for fit_infae, through libcfkit_cuda.so; throws E_DEVICE when it is not usable.
-cfkit::InfAeDeviceSolve infae_device_solve() {
-  CudaInfaeSolve solve = cuda_infae_solve();
-  if (!solve) fail(ErrorCode::Device, "∞-AE on CUDA was requested but the GPU backend is not usable: " + cuda_status().reason);
-  return [solve](const cfkit::Csr& xs, double lambda, cfkit::InfAeStepSeconds& sec) {
-    cfkit::Buffer<float> alpha_t(size_t(xs.rows) * size_t(xs.cols));
-    cfkit_cuda_infae_input in{xs.rows, xs.cols, xs.indptr.data(), xs.indices.data(), xs.values.data(), lambda};
-    cfkit_cuda_infae_output out{};
-    out.alpha_t = alpha_t.data();
-    char error[512] = {0};
-    const int rc = solve(&in, &out, error, sizeof error);
-    if (rc == 1)
-      fail(ErrorCode::Numeric, "∞-AE: the regularised kernel is not positive definite on the GPU (column " +
-                                   std::to_string(out.not_positive_definite_at) + ", λ = " + std::to_string(lambda) +
-                                   "); use a larger λ or device: 'cpu' with float64");
-    if (rc != 0) fail(ErrorCode::Device, std::string("∞-AE on the GPU failed: ") + error);
-    sec.gram += out.seconds_gram;
-    sec.kernel += out.seconds_kernel;
-    sec.solve += out.seconds_solve;
-    return alpha_t;
-  };
-}
-
 // infaeFit(support: Csr, {lambdas: Float64Array, float64, cuda, validation?: {inputs, targets}}, jobOptions)
 //   -> Promise<{model, lambda, grid: [{lambda, hr100}], seconds: {gram, kernel, solve}}>
 Napi::Value infae_fit(const Napi::CallbackInfo& info) {
@@ -344,12 +322,17 @@ Napi::Value mf_fit(const Napi::CallbackInfo& info) {
     m.center = bool_field(o, "center", false);
     m.prune_rate = number_field(o, "pruneRate", 0);
     m.prune_rearrange_every = static_cast<int>(number_field(o, "rearrangeEvery", m.prune_rearrange_every));
+    cfkit::MfDeviceTrain device;
+    if (bool_field(o, "cuda", false)) device = mf_device_train();
     std::shared_ptr<cfkit::Csr> valid;
     if (info[2].IsObject()) valid = std::make_shared<cfkit::Csr>(csr_from_js(info[2], "validation ratings"));
     auto res = std::make_shared<cfkit::MfTrainResult>();
     return start_job(
         env, "cfkit.mfFit", job_options(info[3]),
-        [x, m, valid, res](cfkit::TrainContext& ctx) { *res = cfkit::train_mf(*x, valid.get(), m, ctx, nullptr); },
+        [x, m, valid, res, device](cfkit::TrainContext& ctx) {
+          *res = device ? cfkit::train_mf_on_device(*x, valid.get(), m, ctx, nullptr, device)
+                        : cfkit::train_mf(*x, valid.get(), m, ctx, nullptr);
+        },
         [res](Napi::Env e) -> Napi::Value {
           Napi::Object r = Napi::Object::New(e);
           r.Set("model", ModelHandle::wrap(e, res->model));

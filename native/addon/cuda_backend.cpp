@@ -12,6 +12,7 @@ namespace cfkit_addon {
 namespace {
 
 CudaInfaeSolve g_infae_solve = nullptr;
+CudaMfTrain g_mf_train = nullptr;
 
 std::string own_directory() {
   Dl_info info;
@@ -41,7 +42,8 @@ CudaStatus discover() {
   auto probe = reinterpret_cast<int (*)(cfkit_cuda_probe_result*)>(dlsym(lib, "cfkit_cuda_probe"));
   auto load_cublas = reinterpret_cast<int (*)(const char*, cfkit_cublas_status*)>(dlsym(lib, "cfkit_cublas_load"));
   auto infae_solve = reinterpret_cast<CudaInfaeSolve>(dlsym(lib, "cfkit_cuda_infae_solve"));
-  if (!abi || !probe || !load_cublas || !infae_solve || abi() != CFKIT_CUDA_ABI) {
+  auto mf_train = reinterpret_cast<CudaMfTrain>(dlsym(lib, "cfkit_cuda_mf_train"));
+  if (!abi || !probe || !load_cublas || !infae_solve || !mf_train || abi() != CFKIT_CUDA_ABI) {
     s.reason = "GPU backend " + s.library_path + " does not match this cfkit.node (rebuild both)";
     return s;
   }
@@ -71,12 +73,14 @@ CudaStatus discover() {
   }
   s.available = true;
   g_infae_solve = infae_solve;
+  g_mf_train = mf_train;
   return s;
 }
 
 }  // namespace
 
 CudaInfaeSolve cuda_infae_solve() { return cuda_status().available ? g_infae_solve : nullptr; }
+CudaMfTrain cuda_mf_train() { return cuda_status().available ? g_mf_train : nullptr; }
 
 const CudaStatus& cuda_status() {
   static std::once_flag once;

@@ -33,6 +33,10 @@ const CudaStatus& cuda_status();
 // The backend's ∞-AE solver, or nullptr unless cuda_status().available.
 using CudaInfaeSolve = int (*)(const cfkit_cuda_infae_input*, cfkit_cuda_infae_output*, char*, size_t);
 CudaInfaeSolve cuda_infae_solve();
+// The backend's MF trainer, or nullptr unless cuda_status().available.
+using CudaMfTrain = int (*)(const cfkit_cuda_mf_problem*, const cfkit_cuda_mf_params*, cfkit_cuda_mf_epoch_fn, void*, char*,
+                            size_t);
+CudaMfTrain cuda_mf_train();
 Napi::Object cuda_status_to_js(Napi::Env env, const CudaStatus& s);
 
 }  // namespace cfkit_addon

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFKIT_CUDA_ABI 2
+#define CFKIT_CUDA_ABI 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,6 +63,45 @@ typedef struct cfkit_cuda_infae_output {
  * -1: a CUDA/cuBLAS failure or too little device memory, described in error. */
 int cfkit_cuda_infae_solve(const cfkit_cuda_infae_input* in, cfkit_cuda_infae_output* out, char* error,
                            size_t error_len);
+
+/* Matrix factorization by batch-Hogwild SGD on the GPU (cuMF_SGD's layout: one warp per update, 128
+ * consecutive ratings from a random start per batch), with fp32, fp16 or MASCOT storage. */
+typedef struct cfkit_cuda_mf_problem {
+  int64_t users, items, nnz;
+  const int32_t* u; /* ratings in training order (shuffled by the caller) */
+  const int32_t* i;
+  const float* r;
+  const int32_t* user_group; /* MASCOT: group of every user / item (ignored otherwise) */
+  const int32_t* item_group;
+  int32_t user_groups, item_groups;
+  int32_t k;  /* a multiple of 32, at most 256 */
+  float* p;   /* users x k row-major: initial factors in, trained factors out */
+  float* q;   /* items x k */
+} cfkit_cuda_mf_problem;
+
+typedef struct cfkit_cuda_mf_params {
+  int32_t epochs;
+  double lr_alpha, lr_beta; /* η_t = α / (1 + β·t^1.5) */
+  double l2_user, l2_item;
+  int32_t precision;        /* 0 fp32, 1 fp16 storage, 2 MASCOT */
+  int32_t mascot_interval;
+  double mascot_sample_ratio, mascot_threshold;
+  uint64_t seed;
+  int32_t copy_each_epoch;  /* 1: p and q hold the current factors whenever the callback runs */
+} cfkit_cuda_mf_params;
+
+typedef struct cfkit_cuda_mf_epoch {
+  int32_t epoch; /* 1-based */
+  double train_rmse, seconds, lr;
+  int32_t groups_switched;
+} cfkit_cuda_mf_epoch;
+
+/* Called after every epoch; a nonzero return stops training. */
+typedef int (*cfkit_cuda_mf_epoch_fn)(const cfkit_cuda_mf_epoch* epoch, void* user);
+
+/* 0: trained; 2: stopped by the callback; -1: failure, described in error. */
+int cfkit_cuda_mf_train(const cfkit_cuda_mf_problem* problem, const cfkit_cuda_mf_params* params,
+                        cfkit_cuda_mf_epoch_fn on_epoch, void* user, char* error, size_t error_len);
 
 #ifdef __cplusplus
 }

@@ -16,36 +16,23 @@
 #include "../core/dense/blocked_cholesky.hpp"
 #include "cublas_loader.hpp"
 #include "cuda_api.h"
+#include "device_util.hpp"
 
 namespace {
 
+using cfkit::cuda::check;
+using cfkit::cuda::check_blas;
 using cfkit::cuda::CublasApi;
 using cfkit::cuda::cublasHandle;
+using cfkit::cuda::DeviceBuffer;
+using cfkit::cuda::Failure;
+using cfkit::cuda::grid_for;
+using cfkit::cuda::seconds_since;
 
 constexpr int kPanel = 64;  // diagonal blocks of 64 x 64 floats: 16 KiB of shared memory
 
 // cuBLAS enum values (cublas_api.h), spelled out since the header is not used.
 enum { kSideLeft = 0, kSideRight = 1, kLower = 0, kOpN = 0, kOpT = 1, kNonUnit = 0 };
-
-struct Failure {
-  std::string what;
-};
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw Failure{std::string(what) + ": " + cudaGetErrorString(e)};
-}
-void check_blas(int status, const char* what) {
-  if (status != 0) throw Failure{std::string(what) + " failed with cuBLAS status " + std::to_string(status)};
-}
-
-template <class T>
-struct DeviceBuffer {
-  T* p = nullptr;
-  explicit DeviceBuffer(size_t n, const char* what) { check(cudaMalloc(&p, n * sizeof(T) + (n == 0)), what); }
-  ~DeviceBuffer() { cudaFree(p); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
 
 struct BlasHandle {
   const CublasApi* api;
@@ -55,10 +42,6 @@ struct BlasHandle {
     if (h) api->destroy(h);
   }
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // One block per user row (grid-stride): X[u, i] = value.
 __global__ void scatter_rows(int64_t users, const int64_t* indptr, const int32_t* indices, const float* values,
@@ -163,8 +146,6 @@ struct DevicePanelOps {
   }
 };
 
-int grid_for(int64_t n, int threads) { return static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 65535)); }
-
 int solve(const cfkit_cuda_infae_input& in, cfkit_cuda_infae_output& out) {
   const CublasApi* api = cfkit::cuda::cublas();
   if (!api) throw Failure{"cuBLAS is not loaded"};
@@ -185,9 +166,9 @@ int solve(const cfkit_cuda_infae_input& in, cfkit_cuda_infae_output& out) {
     DeviceBuffer<int64_t> indptr(n + 1, "cudaMalloc");
     DeviceBuffer<int32_t> indices(nnz, "cudaMalloc");
     DeviceBuffer<float> values(nnz, "cudaMalloc");
-    check(cudaMemcpy(indptr.p, in.indptr, sizeof(int64_t) * (n + 1), cudaMemcpyHostToDevice), "copy to device");
-    check(cudaMemcpy(indices.p, in.indices, sizeof(int32_t) * nnz, cudaMemcpyHostToDevice), "copy to device");
-    check(cudaMemcpy(values.p, in.values, sizeof(float) * nnz, cudaMemcpyHostToDevice), "copy to device");
+    indptr.upload(in.indptr, n + 1);
+    indices.upload(in.indices, nnz);
+    values.upload(in.values, nnz);
     check(cudaMemset(x.p, 0, sizeof(float) * size_t(n) * m), "cudaMemset");
     scatter_rows<<<grid_for(n, 1), 128>>>(n, indptr.p, indices.p, values.p, x.p);
     check(cudaGetLastError(), "scatter kernel");

@@ -13,12 +13,16 @@
 #include "common/parallel.hpp"
 #include "dense/lapack.hpp"
 #include "mf/mf_kernels.hpp"
+#include "mf/mf_prep.hpp"
 
 using cfkit::mf::dot;
 using cfkit::mf::float_to_half;
 using cfkit::mf::half_to_float;
 using cfkit::mf::sgd_half;
 using cfkit::mf::update;
+using cfkit::mf::count_order;
+using cfkit::mf::init_factors;
+using cfkit::mf::SplitMix;
 
 namespace cfkit {
 
@@ -28,39 +32,6 @@ struct Rating {
   int32_t u, i;
   float r;
 };
-
-// splitmix64: seeds, shuffles and initial factors are reproducible from one seed.
-struct SplitMix {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
-  double normal() {
-    const double u1 = 1.0 - uniform(), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
-
-// Relabels ids so that ids sorted by rating count (ascending) are contiguous, as MASCOT's grouping
-// needs; returns old -> new and the group of every new id (groups of about equal size).
-void count_order(const std::vector<int64_t>& counts, int groups, std::vector<int32_t>& to_new, std::vector<int32_t>& group_of) {
-  const int64_t n = static_cast<int64_t>(counts.size());
-  std::vector<int32_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return counts[a] < counts[b]; });
-  to_new.assign(n, 0);
-  group_of.assign(n, 0);
-  groups = std::max(1, std::min<int>(groups, static_cast<int>(std::max<int64_t>(n, 1))));
-  for (int64_t r = 0; r < n; ++r) {
-    to_new[order[r]] = static_cast<int32_t>(r);
-    group_of[r] = static_cast<int32_t>(r * groups / std::max<int64_t>(n, 1));
-  }
-}
 
 // Boundaries that split ids [0, n) into `parts` ranges with about equal rating counts.
 std::vector<int64_t> balanced_ranges(const std::vector<int64_t>& counts_by_new_id, int parts) {
@@ -215,6 +186,14 @@ void MfModel::item_similarity(int32_t item, float* out) const {
   }
 }
 
+void report_mf_epoch(TrainContext& ctx, const MfEpoch& ep, int epochs) {
+  std::vector<std::pair<std::string, double>> fig = {{"epoch", ep.epoch}, {"trainRmse", ep.train_rmse}, {"seconds", ep.seconds},
+                                                     {"lr", ep.lr}, {"groupsSwitched", double(ep.groups_switched)},
+                                                     {"activeFactors", ep.mean_active_factors}};
+  if (ep.valid_rmse >= 0) fig.push_back({"validRmse", ep.valid_rmse});
+  ctx.report("epoch", double(ep.epoch) / epochs, ep.train_rmse, std::move(fig));
+}
+
 double mf_rmse(const MfModel& m, const Csr& ratings, int threads) {
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(ratings.rows, 256));
   std::vector<double> part(chunks, 0.0);
@@ -316,8 +295,7 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     Q.group_f32.assign(*std::max_element(igroup.begin(), igroup.end()) + 1, 0);
   }
   for (Side* s : {&P, &Q}) {
-    for (size_t t = 0; t < s->f32.size(); ++t)
-      s->f32[t] = static_cast<float>(o.init_uniform ? rng.uniform() * o.init_scale * std::sqrt(1.0 / k) : rng.normal() * o.init_std);
+    init_factors(rng, o.init_uniform, o.init_scale, o.init_std, k, s->f32.data(), s->f32.size());
     if (half) {
       float_to_half(s->f32.data(), s->f16.data(), static_cast<int>(s->f32.size()));
       // fp16 rows are the truth from here on; keep fp32 storage only where MASCOT may switch.
@@ -519,11 +497,7 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
       ep.valid_rmse = std::sqrt(s / double(valid->nnz()));
     }
     res.epochs.push_back(ep);
-    std::vector<std::pair<std::string, double>> fig = {{"epoch", ep.epoch}, {"trainRmse", ep.train_rmse}, {"seconds", ep.seconds},
-                                                       {"lr", ep.lr}, {"groupsSwitched", double(ep.groups_switched)},
-                                                       {"activeFactors", ep.mean_active_factors}};
-    if (ep.valid_rmse >= 0) fig.push_back({"validRmse", ep.valid_rmse});
-    ctx.report("epoch", double(epoch + 1) / o.epochs, ep.train_rmse, std::move(fig));
+    report_mf_epoch(ctx, ep, o.epochs);
     if (on_epoch) on_epoch(ep);
   }
   // Back to the caller's user and item order, in fp32.

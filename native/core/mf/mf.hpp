@@ -84,4 +84,29 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& op
 
 double mf_rmse(const MfModel& m, const Csr& ratings, int threads);
 
+// The per-epoch progress event (stage "epoch", with the epoch's figures) both trainers send.
+void report_mf_epoch(TrainContext& ctx, const MfEpoch& ep, int epochs);
+
+// What a device trainer gets: shuffled ratings (centred when asked), MASCOT groups by rating count,
+// and initial factors drawn as on the CPU; it trains p and q in place.
+struct MfDeviceJob {
+  int64_t users = 0, items = 0;
+  int k = 0;
+  std::vector<int32_t> u, i;
+  std::vector<float> r;
+  std::vector<int32_t> user_group, item_group;
+  int user_groups = 1, item_groups = 1;
+  std::vector<float> p, q;
+};
+
+// Runs the epochs on a device. After each one it calls after_epoch, with job.p and job.q holding the
+// current factors when copy_each_epoch; throws cfkit::Error on failure (and lets after_epoch's
+// exceptions through, which is how abort works).
+using MfDeviceTrain = std::function<void(MfDeviceJob& job, const MfOptions& o, bool copy_each_epoch,
+                                         const std::function<void(MfEpoch&)>& after_epoch)>;
+
+// train_mf's contract on a device: fp32, fp16 or MASCOT, k a multiple of 32 up to 256, no pruning.
+MfTrainResult train_mf_on_device(const Csr& ratings, const Csr* valid, const MfOptions& o, TrainContext& ctx,
+                                 const std::function<void(const MfEpoch&)>& on_epoch, const MfDeviceTrain& device);
+
 }  // namespace cfkit

@@ -1,0 +1,98 @@
+#include "device_models.hpp"
+
+#include <exception>
+#include <string>
+
+#include "common/error.hpp"
+#include "cuda_backend.hpp"
+
+namespace cfkit_addon {
+
+using cfkit::ErrorCode;
+using cfkit::fail;
+
+// The GPU solve for fit_infae, through libcfkit_cuda.so; throws E_DEVICE when it is not usable.
+cfkit::InfAeDeviceSolve infae_device_solve() {
+  CudaInfaeSolve solve = cuda_infae_solve();
+  if (!solve) fail(ErrorCode::Device, "∞-AE on CUDA was requested but the GPU backend is not usable: " + cuda_status().reason);
+  return [solve](const cfkit::Csr& xs, double lambda, cfkit::InfAeStepSeconds& sec) {
+    cfkit::Buffer<float> alpha_t(size_t(xs.rows) * size_t(xs.cols));
+    cfkit_cuda_infae_input in{xs.rows, xs.cols, xs.indptr.data(), xs.indices.data(), xs.values.data(), lambda};
+    cfkit_cuda_infae_output out{};
+    out.alpha_t = alpha_t.data();
+    char error[512] = {0};
+    const int rc = solve(&in, &out, error, sizeof error);
+    if (rc == 1)
+      fail(ErrorCode::Numeric, "∞-AE: the regularised kernel is not positive definite on the GPU (column " +
+                                   std::to_string(out.not_positive_definite_at) + ", λ = " + std::to_string(lambda) +
+                                   "); use a larger λ or device: 'cpu' with float64");
+    if (rc != 0) fail(ErrorCode::Device, std::string("∞-AE on the GPU failed: ") + error);
+    sec.gram += out.seconds_gram;
+    sec.kernel += out.seconds_kernel;
+    sec.solve += out.seconds_solve;
+    return alpha_t;
+  };
+}
+
+// The GPU trainer for train_mf_on_device. Exceptions from the per-epoch callback (abort, progress)
+// stop the GPU loop and are rethrown here, on the worker thread.
+cfkit::MfDeviceTrain mf_device_train() {
+  CudaMfTrain train = cuda_mf_train();
+  if (!train) fail(ErrorCode::Device, "MF on CUDA was requested but the GPU backend is not usable: " + cuda_status().reason);
+  return [train](cfkit::MfDeviceJob& job, const cfkit::MfOptions& o, bool copy_each_epoch,
+                 const std::function<void(cfkit::MfEpoch&)>& after_epoch) {
+    const bool mascot = o.precision == cfkit::MfPrecision::Mascot;
+    cfkit_cuda_mf_problem pr{};
+    pr.users = job.users;
+    pr.items = job.items;
+    pr.nnz = static_cast<int64_t>(job.u.size());
+    pr.u = job.u.data();
+    pr.i = job.i.data();
+    pr.r = job.r.data();
+    pr.user_group = mascot ? job.user_group.data() : nullptr;
+    pr.item_group = mascot ? job.item_group.data() : nullptr;
+    pr.user_groups = job.user_groups;
+    pr.item_groups = job.item_groups;
+    pr.k = job.k;
+    pr.p = job.p.data();
+    pr.q = job.q.data();
+    cfkit_cuda_mf_params pa{};
+    pa.epochs = o.epochs;
+    pa.lr_alpha = o.lr_alpha;
+    pa.lr_beta = o.lr_beta;
+    pa.l2_user = o.l2_user;
+    pa.l2_item = o.l2_item;
+    pa.precision = o.precision == cfkit::MfPrecision::Fp32 ? 0 : o.precision == cfkit::MfPrecision::Fp16 ? 1 : 2;
+    pa.mascot_interval = o.mascot_interval;
+    pa.mascot_sample_ratio = o.mascot_sample_ratio;
+    pa.mascot_threshold = o.mascot_threshold;
+    pa.seed = o.seed;
+    pa.copy_each_epoch = copy_each_epoch ? 1 : 0;
+    struct State {
+      const std::function<void(cfkit::MfEpoch&)>* after;
+      std::exception_ptr error;
+    } state{&after_epoch, nullptr};
+    auto on_epoch = [](const cfkit_cuda_mf_epoch* e, void* user) -> int {
+      auto* s = static_cast<State*>(user);
+      try {
+        cfkit::MfEpoch ep;
+        ep.epoch = e->epoch;
+        ep.train_rmse = e->train_rmse;
+        ep.seconds = e->seconds;
+        ep.lr = e->lr;
+        ep.groups_switched = e->groups_switched;
+        (*s->after)(ep);
+        return 0;
+      } catch (...) {
+        s->error = std::current_exception();
+        return 1;
+      }
+    };
+    char error[512] = {0};
+    const int rc = train(&pr, &pa, on_epoch, &state, error, sizeof error);
+    if (state.error) std::rethrow_exception(state.error);
+    if (rc != 0) fail(ErrorCode::Device, std::string("MF on the GPU failed: ") + error);
+  };
+}
+
+}  // namespace cfkit_addon
