@@ -1,5 +1,6 @@
 #include "device_models.hpp"
 
+#include <cstddef>
 #include <exception>
 #include <string>
 
@@ -34,6 +35,11 @@ cfkit::InfAeDeviceSolve infae_device_solve() {
   };
 }
 
+static_assert(sizeof(cfkit::mf::Rating) == sizeof(cfkit_cuda_rating) &&
+                  offsetof(cfkit::mf::Rating, i) == offsetof(cfkit_cuda_rating, i) &&
+                  offsetof(cfkit::mf::Rating, r) == offsetof(cfkit_cuda_rating, r),
+              "the core's Rating must match the GPU ABI's");
+
 // The GPU trainer for train_mf_on_device. Exceptions from the per-epoch callback (abort, progress)
 // stop the GPU loop and are rethrown here, on the worker thread.
 cfkit::MfDeviceTrain mf_device_train() {
@@ -45,10 +51,8 @@ cfkit::MfDeviceTrain mf_device_train() {
     cfkit_cuda_mf_problem pr{};
     pr.users = job.users;
     pr.items = job.items;
-    pr.nnz = static_cast<int64_t>(job.u.size());
-    pr.u = job.u.data();
-    pr.i = job.i.data();
-    pr.r = job.r.data();
+    pr.nnz = static_cast<int64_t>(job.ratings.size());
+    pr.ratings = reinterpret_cast<const cfkit_cuda_rating*>(job.ratings.data());
     pr.user_group = mascot ? job.user_group.data() : nullptr;
     pr.item_group = mascot ? job.item_group.data() : nullptr;
     pr.user_groups = job.user_groups;

@@ -66,11 +66,14 @@ int cfkit_cuda_infae_solve(const cfkit_cuda_infae_input* in, cfkit_cuda_infae_ou
 
 /* Matrix factorization by batch-Hogwild SGD on the GPU (cuMF_SGD's layout: one warp per update, 128
  * consecutive ratings from a random start per batch), with fp32, fp16 or MASCOT storage. */
+typedef struct cfkit_cuda_rating {
+  int32_t u, i;
+  float r;
+} cfkit_cuda_rating;
+
 typedef struct cfkit_cuda_mf_problem {
   int64_t users, items, nnz;
-  const int32_t* u; /* ratings in training order (shuffled by the caller) */
-  const int32_t* i;
-  const float* r;
+  const cfkit_cuda_rating* ratings; /* in training order (shuffled by the caller) */
   const int32_t* user_group; /* MASCOT: group of every user / item (ignored otherwise) */
   const int32_t* item_group;
   int32_t user_groups, item_groups;

@@ -99,7 +99,7 @@ __device__ inline void add_sample(const Rows& s, int64_t row, int k, int lane, c
 }
 
 template <int Mode>
-__global__ void sgd_epoch(const int32_t* us, const int32_t* is, const float* rs, int64_t nnz, int k, Rows P, Rows Q,
+__global__ void sgd_epoch(const cfkit_cuda_rating* ratings, int64_t nnz, int k, Rows P, Rows Q,
                           float lr, float lu, float li, uint64_t seed, int batches, bool estimate,
                           uint32_t sample_cutoff, double* sse) {
   const int lane = threadIdx.x & 31;
@@ -110,7 +110,8 @@ __global__ void sgd_epoch(const int32_t* us, const int32_t* is, const float* rs,
     for (int t = 0; t < kBatch; ++t) {
       int64_t x = start + t;
       if (x >= nnz) x -= nnz;
-      const int64_t u = us[x], i = is[x];
+      const cfkit_cuda_rating rating = ratings[x];
+      const int64_t u = rating.u, i = rating.i;
       const bool pf = row_in_f32<Mode>(P, u), qf = row_in_f32<Mode>(Q, i);
       float p[kMaxPerLane] = {}, q[kMaxPerLane] = {};
       load_row<Mode>(P, u, pf, k, lane, p);
@@ -118,7 +119,7 @@ __global__ void sgd_epoch(const int32_t* us, const int32_t* is, const float* rs,
       float dot = 0;
 #pragma unroll
       for (int j = 0; j < kMaxPerLane; ++j) dot += p[j] * q[j];
-      const float e = rs[x] - warp_sum(dot);
+      const float e = rating.r - warp_sum(dot);
       local += e * e;
       float gp[kMaxPerLane], gq[kMaxPerLane];
 #pragma unroll
@@ -248,12 +249,9 @@ int train(const cfkit_cuda_mf_problem& pr, const cfkit_cuda_mf_params& pa, cfkit
   const bool mascot = mode == kMascot;
   const int ug = mascot ? pr.user_groups : 1, ig = mascot ? pr.item_groups : 1;
   DeviceSide P(pr.users, k, ug, mode != kFp16, mode != kFp32), Q(pr.items, k, ig, mode != kFp16, mode != kFp32);
-  DeviceBuffer<int32_t> us(pr.nnz, "cudaMalloc(ratings)"), is(pr.nnz, "cudaMalloc(ratings)");
-  DeviceBuffer<float> rs(pr.nnz, "cudaMalloc(ratings)");
+  DeviceBuffer<cfkit_cuda_rating> ratings(pr.nnz, "cudaMalloc(ratings)");
   DeviceBuffer<double> sse(1, "cudaMalloc");
-  us.upload(pr.u, pr.nnz);
-  is.upload(pr.i, pr.nnz);
-  rs.upload(pr.r, pr.nnz);
+  ratings.upload(pr.ratings, pr.nnz);
   for (DeviceSide* s : {&P, &Q}) {
     const float* init = s == &P ? pr.p : pr.q;
     const size_t n = size_t(s->rows) * k;
@@ -292,13 +290,13 @@ int train(const cfkit_cuda_mf_problem& pr, const cfkit_cuda_mf_params& pa, cfkit
     const float lu = float(pa.l2_user), li = float(pa.l2_item);
     switch (mode) {
       case kFp32:
-        sgd_epoch<kFp32><<<blocks, 32 * kWarpsPerBlock>>>(us.p, is.p, rs.p, pr.nnz, k, P.view(), Q.view(), lr, lu, li, seed, batches, false, 0, sse.p);
+        sgd_epoch<kFp32><<<blocks, 32 * kWarpsPerBlock>>>(ratings.p, pr.nnz, k, P.view(), Q.view(), lr, lu, li, seed, batches, false, 0, sse.p);
         break;
       case kFp16:
-        sgd_epoch<kFp16><<<blocks, 32 * kWarpsPerBlock>>>(us.p, is.p, rs.p, pr.nnz, k, P.view(), Q.view(), lr, lu, li, seed, batches, false, 0, sse.p);
+        sgd_epoch<kFp16><<<blocks, 32 * kWarpsPerBlock>>>(ratings.p, pr.nnz, k, P.view(), Q.view(), lr, lu, li, seed, batches, false, 0, sse.p);
         break;
       default:
-        sgd_epoch<kMascot><<<blocks, 32 * kWarpsPerBlock>>>(us.p, is.p, rs.p, pr.nnz, k, P.view(), Q.view(), lr, lu, li, seed, batches, estimate, cutoff, sse.p);
+        sgd_epoch<kMascot><<<blocks, 32 * kWarpsPerBlock>>>(ratings.p, pr.nnz, k, P.view(), Q.view(), lr, lu, li, seed, batches, estimate, cutoff, sse.p);
     }
     check(cudaGetLastError(), "SGD kernel");
     double total = 0;

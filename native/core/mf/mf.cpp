@@ -20,18 +20,14 @@ using cfkit::mf::float_to_half;
 using cfkit::mf::half_to_float;
 using cfkit::mf::sgd_half;
 using cfkit::mf::update;
-using cfkit::mf::count_order;
+using cfkit::mf::CountOrder;
+using cfkit::mf::Rating;
 using cfkit::mf::init_factors;
 using cfkit::mf::SplitMix;
 
 namespace cfkit {
 
 namespace {
-
-struct Rating {
-  int32_t u, i;
-  float r;
-};
 
 // Boundaries that split ids [0, n) into `parts` ranges with about equal rating counts.
 std::vector<int64_t> balanced_ranges(const std::vector<int64_t>& counts_by_new_id, int parts) {
@@ -229,15 +225,9 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
   SplitMix rng{o.seed};
 
   // Relabel by rating count (contiguous MASCOT groups; harmless otherwise).
-  std::vector<int64_t> ucount(U, 0), icount(I, 0);
-  for (int64_t u = 0; u < U; ++u) ucount[u] = ratings.row_size(u);
-  for (int32_t i : ratings.indices) icount[i]++;
-  std::vector<int32_t> unew, inew, ugroup, igroup;
-  count_order(ucount, o.mascot_user_groups, unew, ugroup);
-  count_order(icount, o.mascot_item_groups, inew, igroup);
-  std::vector<int64_t> ucount_new(U), icount_new(I);
-  for (int64_t u = 0; u < U; ++u) ucount_new[unew[u]] = ucount[u];
-  for (int64_t i = 0; i < I; ++i) icount_new[inew[i]] = icount[i];
+  const CountOrder order = mf::count_order(ratings, o.mascot_user_groups, o.mascot_item_groups);
+  const std::vector<int32_t>&unew = order.user_new, &inew = order.item_new, &ugroup = order.user_group,
+                        &igroup = order.item_group;
 
   // Blocks: B x B grid over rating-balanced ranges; B = 1 with one thread, which makes a run with a
   // fixed seed reproducible, and blocks of one wave never share a user or an item, so runs with
@@ -252,18 +242,9 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     const double bytes = double(U + I) * k * (half ? 2.0 : 4.0);
     B = std::max(2 * threads, std::min(64, static_cast<int>(std::ceil(bytes / (512.0 * 1024)))));
   }
-  const std::vector<int64_t> ustart = balanced_ranges(ucount_new, B), istart = balanced_ranges(icount_new, B);
-  double mean = 0;
-  if (o.center) {
-    for (float v : ratings.values) mean += v;
-    mean /= double(ratings.nnz());
-  }
-  std::vector<Rating> all;
-  all.reserve(ratings.nnz());
-  for (int64_t u = 0; u < U; ++u)
-    for (int64_t p = ratings.indptr[u]; p < ratings.indptr[u + 1]; ++p)
-      all.push_back({unew[u], inew[ratings.indices[p]], static_cast<float>(double(ratings.values[p]) - mean)});
-  for (int64_t t = static_cast<int64_t>(all.size()) - 1; t > 0; --t) std::swap(all[t], all[rng.below(t + 1)]);
+  const std::vector<int64_t> ustart = balanced_ranges(order.user_count, B), istart = balanced_ranges(order.item_count, B);
+  const double mean = mf::rating_offset(ratings, o.center);
+  std::vector<Rating> all = mf::shuffled_ratings(ratings, order, mean, rng);
   std::vector<int64_t> block_ptr(size_t(B) * B + 1, 0);
   std::vector<int> block_of(all.size());
   for (size_t t = 0; t < all.size(); ++t) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/context.hpp"
+#include "mf/mf_prep.hpp"
 #include "model/model.hpp"
 #include "sparse/csr.hpp"
 
@@ -87,14 +88,14 @@ double mf_rmse(const MfModel& m, const Csr& ratings, int threads);
 // The per-epoch progress event (stage "epoch", with the epoch's figures) both trainers send.
 void report_mf_epoch(TrainContext& ctx, const MfEpoch& ep, int epochs);
 
-// What a device trainer gets: shuffled ratings (centred when asked), MASCOT groups by rating count,
-// and initial factors drawn as on the CPU; it trains p and q in place.
+// What a device trainer gets, prepared as the CPU trainer prepares its own: ids relabelled by rating
+// count (so MASCOT groups are contiguous ranges), shuffled ratings (centred when asked), and the
+// same initial factors; it trains p and q (rows by new id) in place.
 struct MfDeviceJob {
   int64_t users = 0, items = 0;
   int k = 0;
-  std::vector<int32_t> u, i;
-  std::vector<float> r;
-  std::vector<int32_t> user_group, item_group;
+  std::vector<mf::Rating> ratings;
+  std::vector<int32_t> user_group, item_group;  // by new id
   int user_groups = 1, item_groups = 1;
   std::vector<float> p, q;
 };

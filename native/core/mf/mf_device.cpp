@@ -1,9 +1,10 @@
-// train_mf's device path: the same preparation as the CPU trainer (seeded shuffle, MASCOT groups by
-// rating count, initial factors), epochs on the device, validation RMSE and progress on the host.
+// train_mf's device path: the CPU trainer's preparation (relabelling by rating count, seeded shuffle,
+// initial factors, centring), epochs on the device, validation RMSE and progress on the host.
 #include <cmath>
 
 #include "common/error.hpp"
 #include "mf/mf.hpp"
+#include "mf/mf_kernels.hpp"
 #include "mf/mf_prep.hpp"
 
 namespace cfkit {
@@ -18,44 +19,17 @@ MfTrainResult train_mf_on_device(const Csr& ratings, const Csr* valid, const MfO
   require(o.prune_rate == 0, "MF on CUDA: dynamic pruning runs on the CPU only (use device: 'cpu')");
   require(!valid || (valid->rows == U && valid->cols == I), "MF: validation ratings must use the training users and items");
   mf::SplitMix rng{o.seed};
+  const mf::CountOrder order = mf::count_order(ratings, o.mascot_user_groups, o.mascot_item_groups);
+  const double mean = mf::rating_offset(ratings, o.center);
   MfDeviceJob job;
   job.users = U;
   job.items = I;
   job.k = k;
-  double mean = 0;
-  if (o.center) {
-    for (float v : ratings.values) mean += v;
-    mean /= double(ratings.nnz());
-  }
-  job.u.reserve(ratings.nnz());
-  job.i.reserve(ratings.nnz());
-  job.r.reserve(ratings.nnz());
-  for (int64_t u = 0; u < U; ++u)
-    for (int64_t p = ratings.indptr[u]; p < ratings.indptr[u + 1]; ++p) {
-      job.u.push_back(static_cast<int32_t>(u));
-      job.i.push_back(ratings.indices[p]);
-      job.r.push_back(static_cast<float>(double(ratings.values[p]) - mean));
-    }
-  for (int64_t t = ratings.nnz() - 1; t > 0; --t) {
-    const int64_t s = static_cast<int64_t>(rng.below(t + 1));
-    std::swap(job.u[t], job.u[s]);
-    std::swap(job.i[t], job.i[s]);
-    std::swap(job.r[t], job.r[s]);
-  }
-  if (o.precision == MfPrecision::Mascot) {
-    std::vector<int64_t> ucount(U, 0), icount(I, 0);
-    for (int64_t u = 0; u < U; ++u) ucount[u] = ratings.row_size(u);
-    for (int32_t i : ratings.indices) icount[i]++;
-    std::vector<int32_t> unew, inew, ugroup, igroup;
-    mf::count_order(ucount, o.mascot_user_groups, unew, ugroup);
-    mf::count_order(icount, o.mascot_item_groups, inew, igroup);
-    job.user_group.resize(U);
-    job.item_group.resize(I);
-    for (int64_t u = 0; u < U; ++u) job.user_group[u] = ugroup[unew[u]];
-    for (int64_t i = 0; i < I; ++i) job.item_group[i] = igroup[inew[i]];
-    job.user_groups = ugroup.empty() ? 1 : ugroup.back() + 1;
-    job.item_groups = igroup.empty() ? 1 : igroup.back() + 1;
-  }
+  job.ratings = mf::shuffled_ratings(ratings, order, mean, rng);
+  job.user_group = order.user_group;
+  job.item_group = order.item_group;
+  job.user_groups = order.user_group.back() + 1;
+  job.item_groups = order.item_group.back() + 1;
   job.p.resize(size_t(U) * k);
   job.q.resize(size_t(I) * k);
   mf::init_factors(rng, o.init_uniform, o.init_scale, o.init_std, k, job.p.data(), job.p.size());
@@ -69,11 +43,9 @@ MfTrainResult train_mf_on_device(const Csr& ratings, const Csr* valid, const MfO
       double s = 0;
       for (int64_t u = 0; u < U; ++u)
         for (int64_t p = valid->indptr[u]; p < valid->indptr[u + 1]; ++p) {
-          const float* pu = &job.p[size_t(u) * k];
-          const float* qi = &job.q[size_t(valid->indices[p]) * k];
-          double dot = 0;
-          for (int d = 0; d < k; ++d) dot += double(pu[d]) * qi[d];
-          const double e = double(valid->values[p]) - mean - dot;
+          const float* pu = &job.p[size_t(order.user_new[u]) * k];
+          const float* qi = &job.q[size_t(order.item_new[valid->indices[p]]) * k];
+          const double e = double(valid->values[p]) - mean - mf::dot(pu, qi, k);
           s += e * e;
         }
       ep.valid_rmse = std::sqrt(s / double(valid->nnz()));
@@ -83,7 +55,11 @@ MfTrainResult train_mf_on_device(const Csr& ratings, const Csr* valid, const MfO
     if (on_epoch) on_epoch(ep);
     ctx.check_abort();
   });
-  res.model = std::make_shared<MfModel>(U, I, k, std::move(job.p), std::move(job.q), std::max(o.l2_user, 1e-6), mean);
+  // Back to the caller's user and item order.
+  std::vector<float> p(size_t(U) * k), q(size_t(I) * k);
+  for (int64_t u = 0; u < U; ++u) std::copy_n(&job.p[size_t(order.user_new[u]) * k], k, &p[size_t(u) * k]);
+  for (int64_t i = 0; i < I; ++i) std::copy_n(&job.q[size_t(order.item_new[i]) * k], k, &q[size_t(i) * k]);
+  res.model = std::make_shared<MfModel>(U, I, k, std::move(p), std::move(q), std::max(o.l2_user, 1e-6), mean);
   res.groups_total = o.precision == MfPrecision::Mascot ? job.user_groups + job.item_groups : 0;
   for (int d = 0; d < k; ++d) res.dimension_order.push_back(d);
   return res;

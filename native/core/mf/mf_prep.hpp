@@ -7,8 +7,16 @@
 #include <numeric>
 #include <vector>
 
+#include "sparse/csr.hpp"
+
 namespace cfkit {
 namespace mf {
+
+// One training rating; 12 bytes, the layout the GPU trainer reads as well.
+struct Rating {
+  int32_t u, i;
+  float r;
+};
 
 // splitmix64: seeds, shuffles and initial factors are reproducible from one seed.
 struct SplitMix {
@@ -43,6 +51,46 @@ inline void count_order(const std::vector<int64_t>& counts, int groups, std::vec
   }
 }
 
+// Both sides relabelled by rating count: old -> new id, the MASCOT group of every new id, and the
+// rating count of every new id.
+struct CountOrder {
+  std::vector<int32_t> user_new, item_new, user_group, item_group;
+  std::vector<int64_t> user_count, item_count;
+};
+
+inline CountOrder count_order(const Csr& ratings, int user_groups, int item_groups) {
+  const int64_t U = ratings.rows, I = ratings.cols;
+  std::vector<int64_t> ucount(U, 0), icount(I, 0);
+  for (int64_t u = 0; u < U; ++u) ucount[u] = ratings.row_size(u);
+  for (int32_t i : ratings.indices) icount[i]++;
+  CountOrder c;
+  count_order(ucount, user_groups, c.user_new, c.user_group);
+  count_order(icount, item_groups, c.item_new, c.item_group);
+  c.user_count.resize(U);
+  c.item_count.resize(I);
+  for (int64_t u = 0; u < U; ++u) c.user_count[c.user_new[u]] = ucount[u];
+  for (int64_t i = 0; i < I; ++i) c.item_count[c.item_new[i]] = icount[i];
+  return c;
+}
+
+// μ when centring, else 0.
+inline double rating_offset(const Csr& ratings, bool center) {
+  if (!center || ratings.nnz() == 0) return 0.0;
+  double mean = 0;
+  for (float v : ratings.values) mean += v;
+  return mean / double(ratings.nnz());
+}
+
+// Every rating as (new user, new item, r − offset), in one seeded shuffle.
+inline std::vector<Rating> shuffled_ratings(const Csr& ratings, const CountOrder& c, double offset, SplitMix& rng) {
+  std::vector<Rating> all;
+  all.reserve(ratings.nnz());
+  for (int64_t u = 0; u < ratings.rows; ++u)
+    for (int64_t p = ratings.indptr[u]; p < ratings.indptr[u + 1]; ++p)
+      all.push_back({c.user_new[u], c.item_new[ratings.indices[p]], static_cast<float>(double(ratings.values[p]) - offset)});
+  for (int64_t t = static_cast<int64_t>(all.size()) - 1; t > 0; --t) std::swap(all[t], all[rng.below(t + 1)]);
+  return all;
+}
 
 // Initial factors, rows x k: N(0, std²) or U(0, scale·√(1/k)) as cuMF_SGD.
 inline void init_factors(SplitMix& rng, bool uniform, double scale, double std_dev, int k, float* out, size_t n) {
