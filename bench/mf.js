@@ -35,17 +35,7 @@ function netflixShaped(c) {
     return w.map((x) => (acc += x / sum));
   };
   const itemCum = zipf(I, 0.9);
-  const pick = (cum) => {
-    const x = rng.next();
-    let lo = 0;
-    let hi = cum.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const pick = (cum) => rng.weighted(cum);
   const r = 8;
   const pu = new Float32Array(U * r).map(() => rng.normal() * 0.5);
   const qi = new Float32Array(I * r).map(() => rng.normal() * 0.5);

@@ -44,6 +44,22 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
+  /**
+   * An index drawn with probability proportional to its weight, given the running sums of the
+   * weights (`cumulative[j]` = w_0 + … + w_j), by binary search.
+   */
+  weighted(cumulative: ArrayLike<number>): number {
+    const x = this.next() * cumulative[cumulative.length - 1];
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** Fisher-Yates shuffle in place. */
   shuffle<T extends { length: number; [i: number]: number }>(a: T): T {
     for (let i = a.length - 1; i > 0; i--) {

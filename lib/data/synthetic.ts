@@ -52,15 +52,7 @@ export function syntheticInteractions(opts: SyntheticOptions = {}): Interactions
   for (let i = 0; i < nItems; i++) byCluster[cluster[i]].push(i);
   const clusterCum = byCluster.map(cumulative);
   const draw = (members: number[], cum: Float64Array): number => {
-    const x = rng.next() * cum[cum.length - 1];
-    let lo = 0;
-    let hi = cum.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return members[lo];
+    return members[rng.weighted(cum)];
   };
   const users: number[] = [];
   const items: number[] = [];

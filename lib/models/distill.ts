@@ -4,6 +4,7 @@ import { Interactions } from '../data/interactions';
 import type { EvalSet } from '../data/split';
 import { runNative, RunOptions } from '../job';
 import { native } from '../native';
+import { checkTrainingData } from './recommender';
 
 /** The λ grid DISTILL-CF re-selects from at every evaluation. */
 export const DISTILL_LAMBDAS = [1e-5, 1e-3, 0.1, 1, 5, 50] as const;
@@ -54,8 +55,7 @@ function positive(v: unknown, name: string, fallback: number, integer = false): 
  * NTK and the kernel solve.
  */
 export async function distill(train: Interactions, opts: DistillOptions = {}): Promise<DistillResult> {
-  if (!(train instanceof Interactions)) throw new InputError('train must be Interactions');
-  if (train.nnz === 0) throw new InputError('cannot distill an empty matrix');
+  checkTrainingData(train, 'DISTILL-CF');
   const budget = positive(opts.budget, 'budget', 500, true);
   if (budget < 2 || budget > train.numUsers) throw new InputError(`budget must be in [2, ${train.numUsers}]`);
   const o = {

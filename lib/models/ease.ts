@@ -4,7 +4,7 @@ import { Interactions } from '../data/interactions';
 import { runNative, RunOptions } from '../job';
 import { native, NativeModelHandle } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
-import { commonSections, NativeRecommender } from './recommender';
+import { checkTrainingData, commonSections, NativeRecommender } from './recommender';
 
 export interface EASEOptions extends RunOptions {
   /** Ridge strength λ added to diag(XᵀX). Default 500 (a good start for MovieLens-sized data; tune it). */
@@ -34,8 +34,7 @@ export class EASE extends NativeRecommender {
   }
 
   static async fit(train: Interactions, opts: EASEOptions = {}): Promise<EASE> {
-    if (!(train instanceof Interactions)) throw new InputError('train must be Interactions');
-    if (train.nnz === 0 || train.numItems === 0) throw new InputError('cannot fit EASE on an empty matrix');
+    checkTrainingData(train, 'EASE');
     const l2 = opts.l2 ?? 500;
     if (typeof l2 !== 'number' || !Number.isFinite(l2) || l2 < 0) throw new InputError(`l2 must be a finite number >= 0, got ${String(l2)}`);
     const dtype = opts.dtype ?? 'float32';

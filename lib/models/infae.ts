@@ -8,7 +8,7 @@ import type { EvalSet } from '../data/split';
 import { runNative, RunOptions } from '../job';
 import { native, NativeModelHandle } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
-import { commonSections, NativeRecommender } from './recommender';
+import { checkTrainingData, commonSections, NativeRecommender } from './recommender';
 
 /** The λ grid of the ∞-AE paper (selected by validation HR@100). */
 export const INFINITE_AE_LAMBDAS = [0, 1, 5, 20, 50, 100] as const;
@@ -72,8 +72,7 @@ export class InfiniteAE extends NativeRecommender {
   }
 
   static async fit(train: Interactions, opts: InfiniteAEOptions = {}): Promise<InfiniteAE> {
-    if (!(train instanceof Interactions)) throw new InputError('train must be Interactions');
-    if (train.nnz === 0) throw new InputError('cannot fit ∞-AE on an empty matrix');
+    checkTrainingData(train, '∞-AE');
     const grid = opts.lambdaGrid ? [...opts.lambdaGrid] : [opts.lambda ?? 5];
     if (opts.lambdaGrid && opts.lambda !== undefined) throw new InputError('give lambda or lambdaGrid, not both');
     if (grid.length === 0 || grid.some((l) => typeof l !== 'number' || !Number.isFinite(l)))

@@ -6,7 +6,7 @@ import { ratingErrors } from '../eval/metrics';
 import { runNative, RunOptions } from '../job';
 import { native, NativeMfEpoch, NativeModelHandle } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
-import { commonSections, NativeRecommender } from './recommender';
+import { checkTrainingData, commonSections, NativeRecommender } from './recommender';
 
 export interface MatrixFactorizationOptions extends RunOptions {
   /** Latent factors k (any k; multiples of 16 use full SIMD registers). Default 128. */
@@ -81,8 +81,7 @@ export class MatrixFactorization extends NativeRecommender {
   }
 
   static async fit(ratings: Interactions, opts: MatrixFactorizationOptions = {}): Promise<MatrixFactorization> {
-    if (!(ratings instanceof Interactions)) throw new InputError('ratings must be Interactions');
-    if (ratings.nnz === 0) throw new InputError('cannot fit MF on an empty rating matrix');
+    checkTrainingData(ratings, 'MF', 'ratings');
     const factors = num(opts.factors, 'factors', 128, (x) => Number.isInteger(x) && x >= 1 && x <= 4096, 'an integer in [1, 4096]');
     const epochs = num(opts.epochs, 'epochs', 20, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     const l2 = typeof opts.l2 === 'object' ? opts.l2 : { user: opts.l2, item: opts.l2 };

@@ -64,6 +64,12 @@ export interface Recommender {
   [Symbol.dispose](): void;
 }
 
+/** E_INPUT unless `data` is Interactions with at least one entry: the guard of every fit. */
+export function checkTrainingData(data: unknown, model: string, name = 'train'): asserts data is Interactions {
+  if (!(data instanceof Interactions)) throw new InputError(`${name} must be Interactions`);
+  if (data.nnz === 0 || data.numItems === 0) throw new InputError(`cannot fit ${model} on an empty matrix`);
+}
+
 function checkK(k: number | undefined, numItems: number): number {
   const kk = k ?? 10;
   if (!Number.isInteger(kk) || kk < 1) throw new InputError(`k must be a positive integer, got ${String(k)}`);

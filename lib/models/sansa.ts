@@ -4,7 +4,7 @@ import { Interactions } from '../data/interactions';
 import { runNative, RunOptions } from '../job';
 import { CsrArrays, native, NativeModelHandle, NativeSansaOptions, NativeSansaStats } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
-import { commonSections, NativeRecommender } from './recommender';
+import { checkTrainingData, commonSections, NativeRecommender } from './recommender';
 
 export interface UMROptions {
   /** Residual scans (reference default 1; the paper used 3–5). */
@@ -117,8 +117,7 @@ export class SANSA extends NativeRecommender {
   }
 
   static async fit(train: Interactions, opts: SANSAOptions = {}): Promise<SANSA> {
-    if (!(train instanceof Interactions)) throw new InputError('train must be Interactions');
-    if (train.nnz === 0 || train.numItems === 0) throw new InputError('cannot fit SANSA on an empty matrix');
+    checkTrainingData(train, 'SANSA');
     const options = sansaNativeOptions(opts);
     const t0 = performance.now();
     const { model, stats } = await runNative(opts, (job) => native().sansaFit(train.csr(), options, job));

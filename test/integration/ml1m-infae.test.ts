@@ -46,7 +46,7 @@ describeIfData('ml-1m-infae-split/train.tsv')('∞-AE and EASE on the ∞-AE pap
   }, 120000);
 
   // The paper's 500 steps x 200 samples take hours on 2 cores; 100 x 20 already reaches the bar
-  // (measured 98.7 %; 50 x 10 gives 92.6 %). About 4.5 minutes here.
+  // (measured 98.7 %; 50 x 10 gives 92.6 %). About 5 minutes here.
   test('DISTILL-CF: 500 synthetic users train ∞-AE to >= 96 % of full ∞-AE nDCG@10', async () => {
     const full = await InfiniteAE.fit(split.train, { lambdaGrid: INFINITE_AE_LAMBDAS, validation: split.validation, keepHistory: false });
     const fullNdcg = (await evaluate(full, split.test, ['ndcg@10'])).metrics['ndcg@10'];
