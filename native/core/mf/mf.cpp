@@ -466,16 +466,10 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     ep.mean_active_factors = active_sum / double(sorted.size());
     if (valid && valid->nnz() > 0) {
       // Validation in the original labels, through the current parameters.
-      double s = 0;
       std::vector<float> pb(k), qb(k);
-      for (int64_t u = 0; u < U; ++u)
-        for (int64_t p = valid->indptr[u]; p < valid->indptr[u + 1]; ++p) {
-          const float* pu = P.load(unew[u], pb.data(), k);
-          const float* qi = Q.load(inew[valid->indices[p]], qb.data(), k);
-          const double e = double(valid->values[p]) - mean - mf::dot(pu, qi, k);
-          s += e * e;
-        }
-      ep.valid_rmse = std::sqrt(s / double(valid->nnz()));
+      ep.valid_rmse = mf::validation_rmse(*valid, order, mean, k, [&](int side, int32_t row) {
+        return side == 0 ? P.load(row, pb.data(), k) : Q.load(row, qb.data(), k);
+      });
     }
     res.epochs.push_back(ep);
     report_mf_epoch(ctx, ep, o.epochs);

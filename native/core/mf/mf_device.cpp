@@ -4,7 +4,6 @@
 
 #include "common/error.hpp"
 #include "mf/mf.hpp"
-#include "mf/mf_kernels.hpp"
 #include "mf/mf_prep.hpp"
 
 namespace cfkit {
@@ -39,17 +38,10 @@ MfTrainResult train_mf_on_device(const Csr& ratings, const Csr* valid, const MfO
   const bool validate = valid && valid->nnz() > 0;
   device(job, o, validate, [&](MfEpoch& ep) {
     ep.mean_active_factors = k;
-    if (validate) {
-      double s = 0;
-      for (int64_t u = 0; u < U; ++u)
-        for (int64_t p = valid->indptr[u]; p < valid->indptr[u + 1]; ++p) {
-          const float* pu = &job.p[size_t(order.user_new[u]) * k];
-          const float* qi = &job.q[size_t(order.item_new[valid->indices[p]]) * k];
-          const double e = double(valid->values[p]) - mean - mf::dot(pu, qi, k);
-          s += e * e;
-        }
-      ep.valid_rmse = std::sqrt(s / double(valid->nnz()));
-    }
+    if (validate)
+      ep.valid_rmse = mf::validation_rmse(*valid, order, mean, k, [&](int side, int32_t row) -> const float* {
+        return side == 0 ? &job.p[size_t(row) * k] : &job.q[size_t(row) * k];
+      });
     res.epochs.push_back(ep);
     report_mf_epoch(ctx, ep, o.epochs);
     if (on_epoch) on_epoch(ep);

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <vector>
 
+#include "mf/mf_kernels.hpp"
 #include "sparse/csr.hpp"
 
 namespace cfkit {
@@ -90,6 +91,21 @@ inline std::vector<Rating> shuffled_ratings(const Csr& ratings, const CountOrder
       all.push_back({c.user_new[u], c.item_new[ratings.indices[p]], static_cast<float>(double(ratings.values[p]) - offset)});
   for (int64_t t = static_cast<int64_t>(all.size()) - 1; t > 0; --t) std::swap(all[t], all[rng.below(t + 1)]);
   return all;
+}
+
+// RMSE of held-out ratings (original ids) through the factor rows of new ids: row_of(side, new id)
+// returns k floats, side 0 for users and 1 for items.
+template <class RowOf>
+double validation_rmse(const Csr& valid, const CountOrder& c, double offset, int k, RowOf&& row_of) {
+  double s = 0;
+  for (int64_t u = 0; u < valid.rows; ++u)
+    for (int64_t p = valid.indptr[u]; p < valid.indptr[u + 1]; ++p) {
+      const float* pu = row_of(0, c.user_new[u]);
+      const float* qi = row_of(1, c.item_new[valid.indices[p]]);
+      const double e = double(valid.values[p]) - offset - dot(pu, qi, k);
+      s += e * e;
+    }
+  return std::sqrt(s / double(valid.nnz()));
 }
 
 // Initial factors, rows x k: N(0, std²) or U(0, scale·√(1/k)) as cuMF_SGD.
