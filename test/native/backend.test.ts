@@ -60,12 +60,14 @@ describe('backend and loader', () => {
         parentPort.postMessage(r.items(0).length);
       });`;
     const w = new Worker(code, { eval: true });
+    // Listen for 'exit' before awaiting the message: a worker that ends quickly has its last message
+    // drained and 'exit' emitted in one callback, before an await could attach a late listener.
+    const exited = new Promise((resolve) => w.once('exit', resolve));
     const msg = await new Promise((resolve, reject) => {
       w.once('message', resolve);
       w.once('error', reject);
     });
     expect(msg).toBe(3);
-    const exitCode = await new Promise((resolve) => w.once('exit', resolve));
-    expect(exitCode).toBe(0);
+    expect(await exited).toBe(0);
   });
 });
