@@ -62,6 +62,74 @@ TEST(half_conversion_matches_ieee_binary16) {
   CHECK(back[0] == 1.0f && back[1] == 65504.f && std::fabs(back[2] - 0.1f) < 1e-4f && back[3] == -2.5f);
 }
 
+// Every instruction set must give the scalar reference's bits, for fp32, fp16 and mixed rows, at
+// lengths with and without partial vector chunks; and the step must agree with a double-precision
+// SGD step to float accuracy.
+TEST(mf_kernels_are_bit_identical_across_instruction_sets) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g(0.f, 0.3f);
+  const mf::KernelIsa saved = mf::kernel_isa();
+  const mf::KernelIsa sets[] = {mf::KernelIsa::Scalar, mf::KernelIsa::Avx2, mf::KernelIsa::Avx512};
+  for (int m : {1, 7, 8, 15, 16, 17, 40, 63, 64, 65, 96, 120, 127, 128, 129, 200}) {
+    std::vector<float> p0(m), q0(m);
+    for (int d = 0; d < m; ++d) {
+      p0[d] = g(rng);
+      q0[d] = g(rng);
+    }
+    std::vector<uint16_t> ph0(m), qh0(m);
+    mf::float_to_half(p0.data(), ph0.data(), m);
+    mf::float_to_half(q0.data(), qh0.data(), m);
+    std::vector<float> ref_p, ref_q;
+    std::vector<uint16_t> ref_ph, ref_qh, ref_mix_h;
+    float ref_dot = 0, ref_e[4] = {0, 0, 0, 0};
+    for (mf::KernelIsa want : sets) {
+      const mf::KernelIsa got = mf::use_kernel_isa(want);
+      if (got != want) continue;  // this CPU lacks it
+      const float dt = mf::dot(p0.data(), q0.data(), m);
+      std::vector<float> p = p0, q = q0, pm = p0;
+      std::vector<uint16_t> ph = ph0, qh = qh0, qm = qh0;
+      const float e[4] = {mf::sgd_step(p.data(), q.data(), m, 1.5f, 0.05f, 0.02f, 0.03f),
+                          mf::sgd_step(ph.data(), qh.data(), m, 1.5f, 0.05f, 0.02f, 0.03f),
+                          mf::sgd_step(pm.data(), qm.data(), m, 1.5f, 0.05f, 0.02f, 0.03f), 0.f};
+      if (want == mf::KernelIsa::Scalar) {
+        ref_dot = dt;
+        ref_p = p;
+        ref_q = q;
+        ref_ph = ph;
+        ref_qh = qh;
+        ref_mix_h = qm;
+        std::copy(e, e + 4, ref_e);
+        // Against double precision: the error and the updated rows.
+        double s = 0;
+        for (int d = 0; d < m; ++d) s += double(p0[d]) * q0[d];
+        CHECK(std::fabs(dt - s) < 1e-5 * (1 + std::fabs(s)));
+        const double ed = 1.5 - s;
+        CHECK(std::fabs(e[0] - ed) < 1e-5);
+        for (int d = 0; d < m; ++d) {
+          CHECK(std::fabs(p[d] - (p0[d] + 0.05 * (ed * q0[d] - 0.02 * p0[d]))) < 1e-6);
+          CHECK(std::fabs(q[d] - (q0[d] + 0.05 * (ed * p0[d] - 0.03 * q0[d]))) < 1e-6);
+        }
+        // The fused fp16 step equals convert, dot/update in fp32, convert back.
+        std::vector<float> pf(m), qf(m);
+        mf::half_to_float(ph0.data(), pf.data(), m);
+        mf::half_to_float(qh0.data(), qf.data(), m);
+        const float eh = 1.5f - mf::dot(pf.data(), qf.data(), m);
+        CHECK(eh == e[1]);
+        mf::update(pf.data(), qf.data(), m, eh, 0.05f, 0.02f, 0.03f);
+        std::vector<uint16_t> back(m);
+        mf::float_to_half(pf.data(), back.data(), m);
+        CHECK(back == ph);
+      } else {
+        CHECK(dt == ref_dot);
+        CHECK(p == ref_p && q == ref_q);
+        CHECK(ph == ref_ph && qh == ref_qh && qm == ref_mix_h);
+        CHECK(e[0] == ref_e[0] && e[1] == ref_e[1] && e[2] == ref_e[2]);
+      }
+    }
+  }
+  mf::use_kernel_isa(saved);
+}
+
 TEST(mf_recovers_a_low_rank_matrix) {
   Csr hold;
   Csr train = low_rank(300, 200, 51, &hold);

@@ -18,7 +18,7 @@
 using cfkit::mf::dot;
 using cfkit::mf::float_to_half;
 using cfkit::mf::half_to_float;
-using cfkit::mf::sgd_half;
+using cfkit::mf::sgd_step;
 using cfkit::mf::update;
 using cfkit::mf::CountOrder;
 using cfkit::mf::Rating;
@@ -114,6 +114,17 @@ struct Side {
     }
   }
 };
+
+// One SGD step on user row u and item row i, each in its own precision.
+float step_rows(Side& P, Side& Q, int64_t u, int64_t i, int m, float r, float lr, float lu, float li) {
+  const bool pf = P.row_is_f32(u), qf = Q.row_is_f32(i);
+  float* p32 = pf ? &P.f32[u * P.k] : nullptr;
+  float* q32 = qf ? &Q.f32[i * Q.k] : nullptr;
+  uint16_t* p16 = pf ? nullptr : &P.f16[u * P.k];
+  uint16_t* q16 = qf ? nullptr : &Q.f16[i * Q.k];
+  if (pf) return qf ? sgd_step(p32, q32, m, r, lr, lu, li) : sgd_step(p32, q16, m, r, lr, lu, li);
+  return qf ? sgd_step(p16, q32, m, r, lr, lu, li) : sgd_step(p16, q16, m, r, lr, lu, li);
+}
 
 struct GroupStats {
   std::vector<double> sum;  // groups x k: Σ gradients
@@ -385,33 +396,31 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
             const Rating& x = sorted[t];
             const int m = pruning ? std::min(P.length[x.u], Q.length[x.i]) : k;
             const bool sampled = t >= sample_from;
-            if (!sampled && !P.row_is_f32(x.u) && !Q.row_is_f32(x.i)) {
-              // Both rows in fp16: convert in registers.
-              const float e = sgd_half(&P.f16[int64_t(x.u) * k], &Q.f16[int64_t(x.i) * k], m, k, x.r, lr, lu, li);
+            if (!sampled) {
+              const float e = step_rows(P, Q, x.u, x.i, m, x.r, lr, lu, li);
               local_sse += double(e) * e;
               local_active += m;
               continue;
             }
-            float* p = P.load(x.u, pbuf.data(), k);
-            float* q = Q.load(x.i, qbuf.data(), k);
+            // Sampled for MASCOT's error estimate: the same step as sgd_step(), with the gradients.
+            float* p = P.load(x.u, pbuf.data(), m);
+            float* q = Q.load(x.i, qbuf.data(), m);
             const float e = x.r - dot(p, q, m);
             local_sse += double(e) * e;
             local_active += m;
-            if (sampled) {
-              if (!P.row_is_f32(x.u)) {
-                for (int d = 0; d < m; ++d) grad[d] = e * q[d] - lu * p[d];
-                std::fill(grad.begin() + m, grad.end(), 0.f);
-                ustats[tid].add(P.group[x.u], grad.data(), k);
-              }
-              if (!Q.row_is_f32(x.i)) {
-                for (int d = 0; d < m; ++d) grad[d] = e * p[d] - li * q[d];
-                std::fill(grad.begin() + m, grad.end(), 0.f);
-                istats[tid].add(Q.group[x.i], grad.data(), k);
-              }
+            if (!P.row_is_f32(x.u)) {
+              for (int d = 0; d < m; ++d) grad[d] = e * q[d] - lu * p[d];
+              std::fill(grad.begin() + m, grad.end(), 0.f);
+              ustats[tid].add(P.group[x.u], grad.data(), k);
+            }
+            if (!Q.row_is_f32(x.i)) {
+              for (int d = 0; d < m; ++d) grad[d] = e * p[d] - li * q[d];
+              std::fill(grad.begin() + m, grad.end(), 0.f);
+              istats[tid].add(Q.group[x.i], grad.data(), k);
             }
             update(p, q, m, e, lr, lu, li);
-            P.store(x.u, p, k);
-            Q.store(x.i, q, k);
+            P.store(x.u, p, m);
+            Q.store(x.i, q, m);
           }
           sse[tid] += local_sse;
           active[tid] += local_active;

@@ -1,33 +1,16 @@
+// The scalar reference kernels, fp16 conversion, and the run-time choice of instruction set.
 #include "mf/mf_kernels.hpp"
 
 #include <immintrin.h>
 
+#include <atomic>
 #include <cstring>
+
+#include "mf/mf_kernels_isa.hpp"
 
 namespace cfkit {
 namespace mf {
-
-__attribute__((target_clones("avx512f", "avx2", "default"))) float dot(const float* a, const float* b, int m) {
-  float acc[16] = {0};
-  int d = 0;
-  for (; d + 16 <= m; d += 16)
-    for (int l = 0; l < 16; ++l) acc[l] += a[d + l] * b[d + l];
-  for (int l = 0; d < m; ++d, ++l) acc[l] += a[d] * b[d];
-  float s = 0;
-  for (int l = 0; l < 16; ++l) s += acc[l];
-  return s;
-}
-
-__attribute__((target_clones("avx512f", "avx2", "default"))) void update(float* p, float* q, int m, float e, float lr,
-                                                                         float lu, float li) {
-  for (int d = 0; d < m; ++d) {
-    const float pd = p[d], qd = q[d];
-    p[d] = pd + lr * (e * qd - lu * pd);
-    q[d] = qd + lr * (e * pd - li * qd);
-  }
-}
-
-namespace {
+namespace isa {
 
 float half_bits_to_float(uint16_t h) {
   const uint32_t sign = (h & 0x8000u) << 16;
@@ -76,102 +59,143 @@ uint16_t float_to_half_bits(float f) {
   return static_cast<uint16_t>(half);
 }
 
+namespace {
+
+inline float load(const float* x, int d) { return x[d]; }
+inline float load(const uint16_t* x, int d) { return half_bits_to_float(x[d]); }
+inline void store(float* x, int d, float v) { x[d] = v; }
+inline void store(uint16_t* x, int d, float v) { x[d] = float_to_half_bits(v); }
+
+template <class TP, class TQ>
+float dot_scalar(const TP* p, const TQ* q, int m) {
+  float acc[64] = {0};
+  for (int d = 0; d < m; ++d) acc[d & 63] = std::fma(load(p, d), load(q, d), acc[d & 63]);
+  for (int w = 32; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
+
+template <class TP, class TQ>
+void update_scalar(TP* p, TQ* q, int m, float e, float lr, float lu, float li) {
+  const StepCoefficients c = step_coefficients(e, lr, lu, li);
+  for (int d = 0; d < m; ++d) {
+    const float pd = load(p, d), qd = load(q, d);
+    store(p, d, std::fma(c.g, qd, pd * c.cp));
+    store(q, d, std::fma(c.g, pd, qd * c.cq));
+  }
+}
+
+template <class TP, class TQ>
+float step_scalar(TP* p, TQ* q, int m, float r, float lr, float lu, float li) {
+  const float e = r - dot_scalar(p, q, m);
+  update_scalar(p, q, m, e, lr, lu, li);
+  return e;
+}
+
+bool cpu_has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+}  // namespace
+
+const KernelTable& scalar_table() {
+  static const KernelTable t = {dot_scalar<float, float>,        update_scalar<float, float>,
+                                step_scalar<float, float>,       step_scalar<uint16_t, uint16_t>,
+                                step_scalar<float, uint16_t>,    step_scalar<uint16_t, float>};
+  return t;
+}
+
+}  // namespace isa
+
+namespace {
+
+const isa::KernelTable& table_for(KernelIsa which) {
+  switch (which) {
+    case KernelIsa::Avx512: return isa::avx512_table();
+    case KernelIsa::Avx2: return isa::avx2_table();
+    default: return isa::scalar_table();
+  }
+}
+
+std::atomic<int> g_isa{-1};
+
+KernelIsa current() {
+  int v = g_isa.load(std::memory_order_relaxed);
+  if (v < 0) {
+    v = static_cast<int>(best_kernel_isa());
+    g_isa.store(v, std::memory_order_relaxed);
+  }
+  return static_cast<KernelIsa>(v);
+}
+
+const isa::KernelTable& kernels() { return table_for(current()); }
+
+}  // namespace
+
+KernelIsa best_kernel_isa() {
+  static const KernelIsa best = isa::cpu_has_avx512() ? KernelIsa::Avx512 : isa::cpu_has_avx2() ? KernelIsa::Avx2 : KernelIsa::Scalar;
+  return best;
+}
+
+KernelIsa kernel_isa() { return current(); }
+
+KernelIsa use_kernel_isa(KernelIsa want) {
+  const KernelIsa best = best_kernel_isa();
+  const KernelIsa chosen = static_cast<int>(want) > static_cast<int>(best) ? best : want;
+  g_isa.store(static_cast<int>(chosen), std::memory_order_relaxed);
+  return chosen;
+}
+
+const char* kernel_isa_name(KernelIsa which) {
+  switch (which) {
+    case KernelIsa::Avx512: return "avx512";
+    case KernelIsa::Avx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
+float dot(const float* a, const float* b, int m) { return kernels().dot(a, b, m); }
+void update(float* p, float* q, int m, float e, float lr, float lu, float li) { kernels().update(p, q, m, e, lr, lu, li); }
+float sgd_step(float* p, float* q, int m, float r, float lr, float lu, float li) { return kernels().step_ff(p, q, m, r, lr, lu, li); }
+float sgd_step(uint16_t* p, uint16_t* q, int m, float r, float lr, float lu, float li) {
+  return kernels().step_hh(p, q, m, r, lr, lu, li);
+}
+float sgd_step(float* p, uint16_t* q, int m, float r, float lr, float lu, float li) { return kernels().step_fh(p, q, m, r, lr, lu, li); }
+float sgd_step(uint16_t* p, float* q, int m, float r, float lr, float lu, float li) { return kernels().step_hf(p, q, m, r, lr, lu, li); }
+
+namespace {
+
 __attribute__((target("avx2,f16c"))) void half_to_float_f16c(const uint16_t* in, float* out, int n) {
   int d = 0;
   for (; d + 8 <= n; d += 8)
     _mm256_storeu_ps(out + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + d))));
-  for (; d < n; ++d) out[d] = half_bits_to_float(in[d]);
+  for (; d < n; ++d) out[d] = isa::half_bits_to_float(in[d]);
 }
 
 __attribute__((target("avx2,f16c"))) void float_to_half_f16c(const float* in, uint16_t* out, int n) {
   int d = 0;
   for (; d + 8 <= n; d += 8)
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + d), _mm256_cvtps_ph(_mm256_loadu_ps(in + d), _MM_FROUND_TO_NEAREST_INT));
-  for (; d < n; ++d) out[d] = float_to_half_bits(in[d]);
-}
-
-bool has_f16c() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2");
-  }();
-  return yes;
-}
-
-__attribute__((target("avx512f,f16c"))) float sgd_half_avx512(uint16_t* p, uint16_t* q, int m, int k, float r, float lr,
-                                                                  float lu, float li) {
-  __m512 acc = _mm512_setzero_ps();
-  int d = 0;
-  for (; d + 16 <= m; d += 16) {
-    const __m512 pv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + d)));
-    const __m512 qv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + d)));
-    acc = _mm512_fmadd_ps(pv, qv, acc);
-  }
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, acc);
-  float tp[16], tq[16];
-  const int tail = m - d;
-  if (tail > 0) {
-    half_to_float_f16c(p + d, tp, tail);
-    half_to_float_f16c(q + d, tq, tail);
-    for (int l = 0; l < tail; ++l) lanes[l] += tp[l] * tq[l];
-  }
-  float s = 0;
-  for (int l = 0; l < 16; ++l) s += lanes[l];
-  const float e = r - s;
-  const __m512 ve = _mm512_set1_ps(e), vlr = _mm512_set1_ps(lr), vlu = _mm512_set1_ps(lu), vli = _mm512_set1_ps(li);
-  for (d = 0; d + 16 <= m; d += 16) {
-    const __m512 pv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + d)));
-    const __m512 qv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + d)));
-    // p + lr·(e·q − lu·p), q + lr·(e·p − li·q), with the rounding order of update().
-    const __m512 pn = _mm512_add_ps(pv, _mm512_mul_ps(vlr, _mm512_sub_ps(_mm512_mul_ps(ve, qv), _mm512_mul_ps(vlu, pv))));
-    const __m512 qn = _mm512_add_ps(qv, _mm512_mul_ps(vlr, _mm512_sub_ps(_mm512_mul_ps(ve, pv), _mm512_mul_ps(vli, qv))));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + d), _mm512_cvtps_ph(pn, _MM_FROUND_TO_NEAREST_INT));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + d), _mm512_cvtps_ph(qn, _MM_FROUND_TO_NEAREST_INT));
-  }
-  if (tail > 0) {
-    for (int l = 0; l < tail; ++l) {
-      const float pd = tp[l], qd = tq[l];
-      tp[l] = pd + lr * (e * qd - lu * pd);
-      tq[l] = qd + lr * (e * pd - li * qd);
-    }
-    float_to_half_f16c(tp, p + d, tail);
-    float_to_half_f16c(tq, q + d, tail);
-  }
-  (void)k;
-  return e;
-}
-
-bool has_avx512() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("f16c");
-  }();
-  return yes;
+  for (; d < n; ++d) out[d] = isa::float_to_half_bits(in[d]);
 }
 
 }  // namespace
 
-float sgd_half(uint16_t* p, uint16_t* q, int m, int k, float r, float lr, float lu, float li) {
-  if (has_avx512()) return sgd_half_avx512(p, q, m, k, r, lr, lu, li);
-  float tp[4096], tq[4096];
-  half_to_float(p, tp, k);
-  half_to_float(q, tq, k);
-  const float e = r - dot(tp, tq, m);
-  update(tp, tq, m, e, lr, lu, li);
-  float_to_half(tp, p, m);
-  float_to_half(tq, q, m);
-  return e;
-}
-
 void half_to_float(const uint16_t* in, float* out, int n) {
-  if (has_f16c()) return half_to_float_f16c(in, out, n);
-  for (int d = 0; d < n; ++d) out[d] = half_bits_to_float(in[d]);
+  if (best_kernel_isa() != KernelIsa::Scalar) return half_to_float_f16c(in, out, n);
+  for (int d = 0; d < n; ++d) out[d] = isa::half_bits_to_float(in[d]);
 }
 
 void float_to_half(const float* in, uint16_t* out, int n) {
-  if (has_f16c()) return float_to_half_f16c(in, out, n);
-  for (int d = 0; d < n; ++d) out[d] = float_to_half_bits(in[d]);
+  if (best_kernel_isa() != KernelIsa::Scalar) return float_to_half_f16c(in, out, n);
+  for (int d = 0; d < n; ++d) out[d] = isa::float_to_half_bits(in[d]);
 }
 
 }  // namespace mf

@@ -1,6 +1,10 @@
-// SGD inner kernels. Dot products keep 16 independent partial sums (summed in a fixed order), so the
-// result is the same whatever SIMD width the compiler picks, and the loops vectorise without
-// reassociation flags. fp16 rows are converted with F16C when the CPU has it.
+// SGD inner kernels with one canonical arithmetic, so every instruction set gives bit-identical
+// results:
+// - a dot product keeps 64 partial sums (entry d goes to sum d mod 64, accumulated with fused
+//   multiply-add) and adds them as a fixed binary tree (sum l += sum l+w for w = 32, 16, ..., 1);
+// - an update is p ← fma(lr·e, q, p·(1 − lr·λp)) and q ← fma(lr·e, p_old, q·(1 − lr·λq)).
+// AVX-512 (F/BW/VL) and AVX2 kernels are picked at run time; the scalar code is the reference and
+// the fallback. fp16 rows are IEEE binary16, converted with F16C and computed in fp32.
 #pragma once
 #include <cstdint>
 
@@ -8,17 +12,29 @@ namespace cfkit {
 namespace mf {
 
 float dot(const float* a, const float* b, int m);
-// p += lr·(e·q − lu·p), q += lr·(e·p_old − li·q) over the first m entries.
+// The canonical update over the first m entries, given the error e.
 void update(float* p, float* q, int m, float e, float lr, float lu, float li);
 
-// One SGD step on two fp16 rows, converting in registers (no temporary rows): returns the error
-// r − p·q computed before the update. Same partial-sum layout as dot(), so results match the
-// convert-compute-store path exactly.
-float sgd_half(uint16_t* p, uint16_t* q, int m, int k, float r, float lr, float lu, float li);
+// One fused SGD step on rows p and q over their first m entries: e = r − p·q, then the update.
+// Returns e. Any mix of fp32 and fp16 rows; the result is the same as converting to fp32, calling
+// dot() and update(), and converting back.
+float sgd_step(float* p, float* q, int m, float r, float lr, float lu, float li);
+float sgd_step(uint16_t* p, uint16_t* q, int m, float r, float lr, float lu, float li);
+float sgd_step(float* p, uint16_t* q, int m, float r, float lr, float lu, float li);
+float sgd_step(uint16_t* p, float* q, int m, float r, float lr, float lu, float li);
 
 // Half <-> float for a row (IEEE binary16, round to nearest even).
 void half_to_float(const uint16_t* in, float* out, int n);
 void float_to_half(const float* in, uint16_t* out, int n);
+
+enum class KernelIsa { Scalar, Avx2, Avx512 };
+// The best set this CPU supports, and the one in use.
+KernelIsa best_kernel_isa();
+KernelIsa kernel_isa();
+// For tests and benchmarks: use `isa` from now on (clamped to what the CPU supports); returns
+// the one in use.
+KernelIsa use_kernel_isa(KernelIsa isa);
+const char* kernel_isa_name(KernelIsa isa);
 
 }  // namespace mf
 }  // namespace cfkit
