@@ -38,7 +38,11 @@ export interface MatrixFactorizationOptions extends RunOptions {
     /** Normalised q-error above which a group switches to fp32 for good. Default 20. */
     threshold?: number;
   };
-  /** Dynamic latent pruning: `rate` of the latent entries count as insignificant. rate 0 = off. */
+  /**
+   * Dynamic latent pruning: every `rearrangeEvery` epochs (default 5), latent dimensions are
+   * reordered by joint sparsity and about `rate` of all stored factors (the lowest-energy row tails)
+   * are cut, so updates skip them. rate 0 = off (bit-identical to no pruning).
+   */
   pruning?: { rate?: number; rearrangeEvery?: number };
   /** Learn r − μ (μ = the mean training rating) and predict μ + p·q. Default false, as cuMF_SGD, LIBMF and MASCOT. */
   center?: boolean;

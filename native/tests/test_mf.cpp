@@ -4,6 +4,7 @@
 #include "harness.hpp"
 #include "mf/mf.hpp"
 #include "mf/mf_kernels.hpp"
+#include "mf/mf_pruning.hpp"
 
 using namespace cfkit;
 
@@ -128,6 +129,58 @@ TEST(mf_kernels_are_bit_identical_across_instruction_sets) {
     }
   }
   mf::use_kernel_isa(saved);
+}
+
+// Rearrangement puts dense dimensions first; tail pruning removes about `rate` of the entries,
+// always the lowest-energy tails, and zeroes them.
+TEST(mf_pruning_rearranges_by_sparsity_and_prunes_lowest_energy_tails) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g(0.f, 1.f);
+  std::uniform_real_distribution<float> u01(0.f, 1.f);
+  const int k = 40;
+  mf::Side P, Q;
+  for (mf::Side* s : {&P, &Q}) {
+    s->rows = 500;
+    s->k = k;
+    s->f32.resize(size_t(s->rows) * k);
+    // Dimension d is zero in a share (7d mod 40)/40 of the rows and ±1 elsewhere, so the 0.6
+    // magnitude quantile is 1 and the sparsity of each dimension is known exactly.
+    for (int64_t r = 0; r < s->rows; ++r)
+      for (int d = 0; d < k; ++d) s->f32[r * k + d] = r % k < (d * 7) % k ? 0.f : (u01(rng) < 0.5f ? -1.f : 1.f);
+  }
+  const std::vector<float> before = P.f32;
+  const std::vector<int> order = mf::rearrange_by_joint_sparsity(P, Q, 0.6, 2);
+  for (int d = 0; d + 1 < k; ++d) CHECK((order[d] * 7) % k < (order[d + 1] * 7) % k);
+  for (int d = 0; d < k; ++d) CHECK(P.f32[3 * k + d] == before[3 * k + order[d]]);
+
+  // Rows of varied scale with decaying dimensions, as after a rearrangement.
+  for (mf::Side* s : {&P, &Q})
+    for (int64_t r = 0; r < s->rows; ++r) {
+      const float scale = 0.1f + 2.f * u01(rng);
+      for (int d = 0; d < k; ++d) s->f32[r * k + d] = scale * g(rng) / (1.f + 0.1f * d);
+    }
+  for (double rate : {0.2, 0.5}) {
+    mf::Side p2 = P, q2 = Q;
+    const double eps = mf::prune_tails(p2, q2, rate, 2);
+    int64_t pruned = 0;
+    for (const mf::Side* s : {&p2, &q2})
+      for (int64_t r = 0; r < s->rows; ++r) {
+        const int len = s->length[r];
+        CHECK(len % 8 == 0 && len >= 8 && len <= k);
+        pruned += k - len;
+        const mf::Side& orig = s == &p2 ? P : Q;
+        double tail = 0, longer = 0;
+        for (int d = len; d < k; ++d) {
+          tail += double(orig.f32[r * k + d]) * orig.f32[r * k + d];
+          CHECK(s->f32[r * k + d] == 0.f);
+        }
+        for (int d = len - 8; d < k; ++d) longer += double(orig.f32[r * k + d]) * orig.f32[r * k + d];
+        CHECK(tail <= eps * (1 + 1e-6));
+        CHECK(len == 8 || longer > eps * (1 - 1e-6));
+      }
+    const double share = double(pruned) / (2.0 * 500 * k);
+    CHECK(std::fabs(share - rate) < 0.03);
+  }
 }
 
 TEST(mf_recovers_a_low_rank_matrix) {

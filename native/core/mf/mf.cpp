@@ -14,6 +14,8 @@
 #include "dense/lapack.hpp"
 #include "mf/mf_kernels.hpp"
 #include "mf/mf_prep.hpp"
+#include "mf/mf_pruning.hpp"
+#include "mf/mf_side.hpp"
 
 using cfkit::mf::dot;
 using cfkit::mf::float_to_half;
@@ -24,6 +26,9 @@ using cfkit::mf::CountOrder;
 using cfkit::mf::Rating;
 using cfkit::mf::init_factors;
 using cfkit::mf::SplitMix;
+using cfkit::mf::GroupStats;
+using cfkit::mf::Side;
+using cfkit::mf::step_rows;
 
 namespace cfkit {
 
@@ -48,98 +53,6 @@ std::vector<int64_t> balanced_ranges(const std::vector<int64_t>& counts_by_new_i
 inline int range_of(const std::vector<int64_t>& start, int64_t id) {
   return static_cast<int>(std::upper_bound(start.begin(), start.end(), id) - start.begin()) - 1;
 }
-
-// Parameters of one side (users or items): fp32 rows, fp16 rows, or both with a per-group choice.
-struct Side {
-  int64_t rows = 0;
-  int k = 0;
-  std::vector<float> f32;
-  std::vector<uint16_t> f16;
-  std::vector<int32_t> group;     // per row (MASCOT)
-  std::vector<uint8_t> group_f32; // per group: 1 once switched to fp32
-  std::vector<uint16_t> length;   // active factors per row (pruning)
-
-  bool row_is_f32(int64_t r) const { return f16.empty() || (!group_f32.empty() && group_f32[group[r]]); }
-  // Pointer to the row in fp32: the stored row itself, or `tmp` filled from fp16.
-  float* load(int64_t r, float* tmp, int m) {
-    if (row_is_f32(r)) return &f32[r * k];
-    half_to_float(&f16[r * k], tmp, m);
-    return tmp;
-  }
-  void store(int64_t r, const float* v, int m) {
-    if (!row_is_f32(r)) float_to_half(v, &f16[r * k], m);
-  }
-  float value(int64_t r, int d) const {
-    if (row_is_f32(r)) return f32[r * k + d];
-    float f;
-    half_to_float(&f16[r * k + d], &f, 1);
-    return f;
-  }
-  void switch_group(int g) {
-    group_f32[g] = 1;
-    for (int64_t r = 0; r < rows; ++r)
-      if (group[r] == g) half_to_float(&f16[r * k], &f32[r * k], k);
-  }
-  // Asks for the first m factors of row r ahead of use: updates are bound by the latency of random
-  // row fetches, not by arithmetic, so this is what makes shorter (pruned, fp16) rows pay off.
-  void prefetch(int64_t r, int m) const {
-    const char* base;
-    size_t bytes;
-    if (row_is_f32(r)) {
-      base = reinterpret_cast<const char*>(&f32[r * k]);
-      bytes = size_t(m) * 4;
-    } else {
-      base = reinterpret_cast<const char*>(&f16[r * k]);
-      bytes = size_t(m) * 2;
-    }
-    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(base + off, 1, 3);
-  }
-  void zero_tail(int64_t r, int from) {
-    if (!f32.empty()) std::fill(&f32[r * k + from], &f32[r * k + k], 0.f);
-    if (!f16.empty()) std::fill(&f16[r * k + from], &f16[r * k + k], uint16_t(0));
-  }
-  // Moves latent dimension order[d] to position d in every row.
-  void permute(const std::vector<int>& order) {
-    std::vector<float> tmp(k);
-    std::vector<uint16_t> t16(k);
-    for (int64_t r = 0; r < rows; ++r) {
-      if (!f32.empty()) {
-        for (int d = 0; d < k; ++d) tmp[d] = f32[r * k + order[d]];
-        std::copy(tmp.begin(), tmp.end(), &f32[r * k]);
-      }
-      if (!f16.empty()) {
-        for (int d = 0; d < k; ++d) t16[d] = f16[r * k + order[d]];
-        std::copy(t16.begin(), t16.end(), &f16[r * k]);
-      }
-    }
-  }
-};
-
-// One SGD step on user row u and item row i, each in its own precision.
-float step_rows(Side& P, Side& Q, int64_t u, int64_t i, int m, float r, float lr, float lu, float li) {
-  const bool pf = P.row_is_f32(u), qf = Q.row_is_f32(i);
-  float* p32 = pf ? &P.f32[u * P.k] : nullptr;
-  float* q32 = qf ? &Q.f32[i * Q.k] : nullptr;
-  uint16_t* p16 = pf ? nullptr : &P.f16[u * P.k];
-  uint16_t* q16 = qf ? nullptr : &Q.f16[i * Q.k];
-  if (pf) return qf ? sgd_step(p32, q32, m, r, lr, lu, li) : sgd_step(p32, q16, m, r, lr, lu, li);
-  return qf ? sgd_step(p16, q32, m, r, lr, lu, li) : sgd_step(p16, q16, m, r, lr, lu, li);
-}
-
-struct GroupStats {
-  std::vector<double> sum;  // groups x k: Σ gradients
-  std::vector<double> sq;   // groups: Σ ‖gradient‖²
-  GroupStats(int groups, int k) : sum(size_t(groups) * k, 0.0), sq(groups, 0.0) {}
-  void add(int g, const float* grad, int k) {
-    double* s = &sum[size_t(g) * k];
-    double n = 0;
-    for (int d = 0; d < k; ++d) {
-      s[d] += grad[d];
-      n += double(grad[d]) * grad[d];
-    }
-    sq[g] += n;
-  }
-};
 
 }  // namespace
 
@@ -298,21 +211,6 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     P.f32 = {};
     Q.f32 = {};
   }
-  // Pruning threshold: the `rate` quantile of the factor magnitudes, re-derived at every
-  // rearrangement. (The initial distribution alone prunes nothing once L2-regularised SGD has grown
-  // the factors past their initial scale.) Pruned factors are zero, so once they dominate the
-  // quantile the threshold drops and rows regrow: pruning stays dynamic instead of compounding.
-  // No pruning before the first rearrangement.
-  float tau = 0;
-  auto magnitude_quantile = [&](double rate) {
-    std::vector<float> mags;
-    for (const Side* s : {&P, &Q})
-      for (int64_t r = 0; r < s->rows; r += std::max<int64_t>(1, s->rows / 20000))
-        for (int d = 0; d < k; ++d) mags.push_back(std::fabs(s->value(r, d)));
-    const size_t q = std::min(mags.size() - 1, static_cast<size_t>(rate * double(mags.size())));
-    std::nth_element(mags.begin(), mags.begin() + q, mags.end());
-    return mags[q];
-  };
   std::vector<int> dim_order(k);
   std::iota(dim_order.begin(), dim_order.end(), 0);
 
@@ -324,47 +222,16 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     auto t0 = std::chrono::steady_clock::now();
     const float lr = static_cast<float>(o.lr_alpha / (1.0 + o.lr_beta * std::pow(double(epoch), 1.5)));
     const float lu = static_cast<float>(o.l2_user), li = static_cast<float>(o.l2_item);
-    if (pruning && epoch > 0 && o.prune_rearrange_every > 0 && epoch % o.prune_rearrange_every == 0) {
-      // Dense latent dimensions first, by joint sparsity over P and Q.
-      std::vector<int64_t> sparse_count(k, 0);
-      for (const Side* s : {&P, &Q})
-        for (int64_t r = 0; r < s->rows; ++r)
-          for (int d = 0; d < k; ++d) sparse_count[d] += std::fabs(s->value(r, d)) < tau;
-      std::vector<int> order(k);
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sparse_count[a] < sparse_count[b]; });
-      P.permute(order);
-      Q.permute(order);
+    if (pruning && epoch == 0)
+      for (Side* s : {&P, &Q}) s->length.assign(s->rows, static_cast<uint16_t>(k));
+    if (pruning && epoch > 0 && epoch % o.prune_rearrange_every == 0) {
+      const std::vector<int> order = mf::rearrange_by_joint_sparsity(P, Q, o.prune_rate, threads);
       std::vector<int> composed(k);
       for (int d = 0; d < k; ++d) composed[d] = dim_order[order[d]];
       dim_order = composed;
-      tau = magnitude_quantile(o.prune_rate);
+      mf::prune_tails(P, Q, o.prune_rate, threads);
     }
     double active_sum = 0;
-    if (pruning) {
-      // Per row: drop the longest trailing run of (rearranged) factors whose RMS is below τ, i.e.
-      // factors that are insignificant together; keep a multiple of 8 for SIMD.
-      const double tau2 = double(tau) * tau;
-      for (Side* s : {&P, &Q}) {
-        s->length.assign(s->rows, static_cast<uint16_t>(k));
-        if (tau <= 0) continue;
-        std::vector<float> row(k);
-        for (int64_t r = 0; r < s->rows; ++r) {
-          const float* v = s->load(r, row.data(), k);
-          double tail = 0;
-          int keep = k;
-          for (int d = k - 1; d >= 0; --d) {
-            tail += double(v[d]) * v[d];
-            if (tail <= tau2 * double(k - d)) keep = d;
-          }
-          const int len = std::min(k, ((keep + 7) / 8) * 8);
-          s->length[r] = static_cast<uint16_t>(len);
-          // Pruned factors are zero from now on, so predictions (full dot products) and training
-          // (early-stopped ones) agree.
-          s->zero_tail(r, len);
-        }
-      }
-    }
     const bool estimate = mascot && epoch >= 5 && (epoch - 5) % std::max(1, o.mascot_interval) == 0 && epoch < o.epochs - 1;
     std::vector<GroupStats> ustats, istats;
     if (estimate)

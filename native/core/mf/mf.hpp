@@ -32,7 +32,7 @@ struct MfOptions {
   double mascot_sample_ratio = 0.05; // share of each block's updates sampled for the error
   double mascot_threshold = 20;     // normalised q-error above which a group switches to fp32
   bool center = false;              // learn r − μ (μ = mean training rating) and predict μ + p·q
-  double prune_rate = 0;            // magnitude quantile that defines an insignificant factor
+  double prune_rate = 0;            // share of stored factors cut at each rearrangement (mf_pruning.hpp)
   int prune_rearrange_every = 5;    // epochs between rearrangements
   int blocks = 0;                   // grid side B (0: enough that a block's factors fit in L2)
 };
