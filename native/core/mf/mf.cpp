@@ -253,8 +253,19 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
           const int64_t from = block_ptr[blk], to = block_ptr[blk + 1];
           const int64_t sample_from = estimate ? to - static_cast<int64_t>(o.mascot_sample_ratio * double(to - from)) : to;
           double local_sse = 0, local_active = 0;
+          int64_t t = from;
+          if (!mascot) {
+            // One precision throughout: the whole block in one kernel call.
+            const uint16_t* plen = pruning ? P.length.data() : nullptr;
+            const uint16_t* qlen = pruning ? Q.length.data() : nullptr;
+            const mf::RunTotals tot = half ? mf::sgd_run(&sorted[from], to - from, P.f16.data(), Q.f16.data(), k, plen, qlen, lr, lu, li)
+                                           : mf::sgd_run(&sorted[from], to - from, P.f32.data(), Q.f32.data(), k, plen, qlen, lr, lu, li);
+            local_sse = tot.sse;
+            local_active = tot.active;
+            t = to;
+          }
           constexpr int64_t kAhead = 6;
-          for (int64_t t = from; t < to; ++t) {
+          for (; t < to; ++t) {
             if (t + kAhead < to) {
               const Rating& y = sorted[t + kAhead];
               P.prefetch(y.u, pruning ? P.length[y.u] : k);

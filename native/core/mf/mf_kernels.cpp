@@ -92,6 +92,12 @@ float step_scalar(TP* p, TQ* q, int m, float r, float lr, float lu, float li) {
   return e;
 }
 
+template <class T>
+RunTotals run_scalar(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen, const uint16_t* qlen, float lr,
+                     float lu, float li) {
+  return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li, step_scalar<T, T>);
+}
+
 bool cpu_has_avx2() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
@@ -106,9 +112,9 @@ bool cpu_has_avx512() {
 }  // namespace
 
 const KernelTable& scalar_table() {
-  static const KernelTable t = {dot_scalar<float, float>,        update_scalar<float, float>,
-                                step_scalar<float, float>,       step_scalar<uint16_t, uint16_t>,
-                                step_scalar<float, uint16_t>,    step_scalar<uint16_t, float>};
+  static const KernelTable t = {dot_scalar<float, float>,     update_scalar<float, float>,     step_scalar<float, float>,
+                                step_scalar<uint16_t, uint16_t>, step_scalar<float, uint16_t>, step_scalar<uint16_t, float>,
+                                run_scalar<float>,            run_scalar<uint16_t>};
   return t;
 }
 
@@ -169,6 +175,15 @@ float sgd_step(uint16_t* p, uint16_t* q, int m, float r, float lr, float lu, flo
 }
 float sgd_step(float* p, uint16_t* q, int m, float r, float lr, float lu, float li) { return kernels().step_fh(p, q, m, r, lr, lu, li); }
 float sgd_step(uint16_t* p, float* q, int m, float r, float lr, float lu, float li) { return kernels().step_hf(p, q, m, r, lr, lu, li); }
+
+RunTotals sgd_run(const Rating* ratings, int64_t n, float* P, float* Q, int k, const uint16_t* plen, const uint16_t* qlen,
+                  float lr, float lu, float li) {
+  return kernels().run_ff(ratings, n, P, Q, k, plen, qlen, lr, lu, li);
+}
+RunTotals sgd_run(const Rating* ratings, int64_t n, uint16_t* P, uint16_t* Q, int k, const uint16_t* plen,
+                  const uint16_t* qlen, float lr, float lu, float li) {
+  return kernels().run_hh(ratings, n, P, Q, k, plen, qlen, lr, lu, li);
+}
 
 namespace {
 

@@ -11,6 +11,12 @@
 namespace cfkit {
 namespace mf {
 
+// One training rating; 12 bytes, the layout the GPU trainer reads as well.
+struct Rating {
+  int32_t u, i;
+  float r;
+};
+
 float dot(const float* a, const float* b, int m);
 // The canonical update over the first m entries, given the error e.
 void update(float* p, float* q, int m, float e, float lr, float lu, float li);
@@ -22,6 +28,18 @@ float sgd_step(float* p, float* q, int m, float r, float lr, float lu, float li)
 float sgd_step(uint16_t* p, uint16_t* q, int m, float r, float lr, float lu, float li);
 float sgd_step(float* p, uint16_t* q, int m, float r, float lr, float lu, float li);
 float sgd_step(uint16_t* p, float* q, int m, float r, float lr, float lu, float li);
+
+// SGD over ratings[0, n) in order, every row in one precision (fp32 or fp16), row r of P at
+// P + r·k. With lengths (pruning) an update covers the first min(plen[u], qlen[i]) factors, else k.
+// The same arithmetic as sgd_step(), in one tight loop that prefetches rows a few updates ahead.
+struct RunTotals {
+  double sse = 0;     // Σ e² (errors before each update)
+  double active = 0;  // Σ factors covered
+};
+RunTotals sgd_run(const Rating* ratings, int64_t n, float* P, float* Q, int k, const uint16_t* plen,
+                  const uint16_t* qlen, float lr, float lu, float li);
+RunTotals sgd_run(const Rating* ratings, int64_t n, uint16_t* P, uint16_t* Q, int k, const uint16_t* plen,
+                  const uint16_t* qlen, float lr, float lu, float li);
 
 // Half <-> float for a row (IEEE binary16, round to nearest even).
 void half_to_float(const uint16_t* in, float* out, int n);

@@ -1,8 +1,11 @@
 // Internal to the MF kernels: one table of entry points per instruction set, and the scalar
 // pieces that define the canonical arithmetic (see mf_kernels.hpp).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+
+#include "mf/mf_kernels.hpp"
 
 namespace cfkit {
 namespace mf {
@@ -15,6 +18,9 @@ struct KernelTable {
   float (*step_hh)(uint16_t*, uint16_t*, int, float, float, float, float);
   float (*step_fh)(float*, uint16_t*, int, float, float, float, float);
   float (*step_hf)(uint16_t*, float*, int, float, float, float, float);
+  RunTotals (*run_ff)(const Rating*, int64_t, float*, float*, int, const uint16_t*, const uint16_t*, float, float, float);
+  RunTotals (*run_hh)(const Rating*, int64_t, uint16_t*, uint16_t*, int, const uint16_t*, const uint16_t*, float, float,
+                      float);
 };
 
 const KernelTable& scalar_table();
@@ -27,6 +33,31 @@ struct StepCoefficients {
 };
 inline StepCoefficients step_coefficients(float e, float lr, float lu, float li) {
   return {lr * e, std::fma(-lr, lu, 1.f), std::fma(-lr, li, 1.f)};
+}
+
+// The loop behind sgd_run(), written once and instantiated inside each instruction set's code
+// (Step is that set's step function, inlined there).
+template <class T, class Step>
+inline RunTotals sgd_run_loop(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen, const uint16_t* qlen,
+                              float lr, float lu, float li, Step step) {
+  constexpr int64_t kAhead = 6;  // updates ahead; rows are fetched at random
+  RunTotals tot;
+  for (int64_t t = 0; t < n; ++t) {
+    if (t + kAhead < n) {
+      const char* pu = reinterpret_cast<const char*>(P + int64_t(x[t + kAhead].u) * k);
+      const char* qi = reinterpret_cast<const char*>(Q + int64_t(x[t + kAhead].i) * k);
+      const int bytes = (plen ? plen[x[t + kAhead].u] : k) * int(sizeof(T));
+      for (int off = 0; off < bytes; off += 64) {
+        __builtin_prefetch(pu + off, 1, 3);
+        __builtin_prefetch(qi + off, 1, 3);
+      }
+    }
+    const int m = plen ? std::min(plen[x[t].u], qlen[x[t].i]) : k;
+    const float e = step(P + int64_t(x[t].u) * k, Q + int64_t(x[t].i) * k, m, x[t].r, lr, lu, li);
+    tot.sse += double(e) * e;
+    tot.active += m;
+  }
+  return tot;
 }
 
 float half_bits_to_float(uint16_t h);

@@ -104,10 +104,13 @@ CFKIT_AVX2 float step_avx2(TP* p, TQ* q, int m, float r, float lr, float lu, flo
 CFKIT_AVX512 inline __mmask16 mask16(int n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 CFKIT_AVX512 inline __m512 load16(const float* x, __mmask16 k) { return _mm512_maskz_loadu_ps(k, x); }
 CFKIT_AVX512 inline __m512 load16(const uint16_t* x, __mmask16 k) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, x)); }
-// Masked stores are much slower than plain ones on some CPUs (AMD Zen), so full chunks avoid them.
+// Masked stores are much slower than plain ones on some CPUs (AMD Zen), so full chunks and the
+// half chunks that pruned lengths (multiples of 8) leave use plain stores.
 CFKIT_AVX512 inline void store16(float* x, __mmask16 k, __m512 v) {
   if (k == 0xffff)
     _mm512_storeu_ps(x, v);
+  else if (k == 0xff)
+    _mm256_storeu_ps(x, _mm512_castps512_ps256(v));
   else
     _mm512_mask_storeu_ps(x, k, v);
 }
@@ -115,6 +118,8 @@ CFKIT_AVX512 inline void store16(uint16_t* x, __mmask16 k, __m512 v) {
   const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
   if (k == 0xffff)
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(x), h);
+  else if (k == 0xff)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(x), _mm256_castsi256_si128(h));
   else
     _mm256_mask_storeu_epi16(x, k, h);
 }
@@ -195,18 +200,34 @@ CFKIT_AVX512 float step_avx512(TP* p, TQ* q, int m, float r, float lr, float lu,
   return e;
 }
 
+template <class T>
+CFKIT_AVX2 RunTotals run_avx2(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen, const uint16_t* qlen,
+                              float lr, float lu, float li) {
+  return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
+                      [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX2 { return step_avx2(p, q, m, r, a, b, c); });
+}
+
+template <class T>
+CFKIT_AVX512 RunTotals run_avx512(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen, const uint16_t* qlen,
+                                  float lr, float lu, float li) {
+  return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
+                      [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX512 { return step_avx512(p, q, m, r, a, b, c); });
+}
+
 }  // namespace
 
 const KernelTable& avx2_table() {
-  static const KernelTable t = {dot_avx2<float, float>,      update_avx2<float, float>,   step_avx2<float, float>,
-                                step_avx2<uint16_t, uint16_t>, step_avx2<float, uint16_t>, step_avx2<uint16_t, float>};
+  static const KernelTable t = {dot_avx2<float, float>,        update_avx2<float, float>,  step_avx2<float, float>,
+                                step_avx2<uint16_t, uint16_t>, step_avx2<float, uint16_t>, step_avx2<uint16_t, float>,
+                                run_avx2<float>,               run_avx2<uint16_t>};
   return t;
 }
 
 const KernelTable& avx512_table() {
   static const KernelTable t = {dot_avx512<float, float>,        update_avx512<float, float>,
                                 step_avx512<float, float>,       step_avx512<uint16_t, uint16_t>,
-                                step_avx512<float, uint16_t>,    step_avx512<uint16_t, float>};
+                                step_avx512<float, uint16_t>,    step_avx512<uint16_t, float>,
+                                run_avx512<float>,               run_avx512<uint16_t>};
   return t;
 }
 

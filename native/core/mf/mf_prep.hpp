@@ -13,12 +13,6 @@
 namespace cfkit {
 namespace mf {
 
-// One training rating; 12 bytes, the layout the GPU trainer reads as well.
-struct Rating {
-  int32_t u, i;
-  float r;
-};
-
 // splitmix64: seeds, shuffles and initial factors are reproducible from one seed.
 struct SplitMix {
   uint64_t s;

@@ -24,7 +24,7 @@ std::vector<int> rearrange_by_joint_sparsity(Side& P, Side& Q, double rate, int 
   const int k = P.k;
   std::vector<float> mags;
   for (const Side* s : {&P, &Q})
-    for (int64_t r = 0; r < s->rows; r += sample_stride(s->rows, k, 1 << 18))
+    for (int64_t r = 0; r < s->rows; r += sample_stride(s->rows, k, 1 << 16))
       for (int d = 0; d < k; ++d) mags.push_back(std::fabs(s->value(r, d)));
   const size_t at = std::min(mags.size() - 1, static_cast<size_t>(rate * double(mags.size())));
   std::nth_element(mags.begin(), mags.begin() + at, mags.end());
@@ -45,8 +45,8 @@ std::vector<int> rearrange_by_joint_sparsity(Side& P, Side& Q, double rate, int 
   std::vector<int> order(k);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sparse[a] < sparse[b]; });
-  P.permute(order);
-  Q.permute(order);
+  for (Side* s : {&P, &Q})
+    parallel_ranges(s->rows, threads, [&](int64_t r0, int64_t r1, int) { s->permute(order, r0, r1); });
   return order;
 }
 
@@ -70,7 +70,7 @@ double prune_tails(Side& P, Side& Q, double rate, int threads) {
   std::vector<float> sample;
   for (Side* s : {&P, &Q}) {
     std::vector<float> row(k), t(cuts);
-    for (int64_t r = 0; r < s->rows; r += sample_stride(s->rows, cuts, 1 << 20)) {
+    for (int64_t r = 0; r < s->rows; r += sample_stride(s->rows, cuts, 1 << 17)) {
       tail_energies(*s, r, row.data(), t.data());
       sample.insert(sample.end(), t.begin(), t.end());
     }

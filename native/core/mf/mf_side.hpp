@@ -59,11 +59,11 @@ struct Side {
     if (!f32.empty()) std::fill(&f32[r * k + from], &f32[r * k + k], 0.f);
     if (!f16.empty()) std::fill(&f16[r * k + from], &f16[r * k + k], uint16_t(0));
   }
-  // Moves latent dimension order[d] to position d in every row.
-  void permute(const std::vector<int>& order) {
+  // Moves latent dimension order[d] to position d in rows [r0, r1).
+  void permute(const std::vector<int>& order, int64_t r0, int64_t r1) {
     std::vector<float> tmp(k);
     std::vector<uint16_t> t16(k);
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = r0; r < r1; ++r) {
       if (!f32.empty()) {
         for (int d = 0; d < k; ++d) tmp[d] = f32[r * k + order[d]];
         std::copy(tmp.begin(), tmp.end(), &f32[r * k]);
