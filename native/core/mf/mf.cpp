@@ -254,15 +254,17 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
           const int64_t sample_from = estimate ? to - static_cast<int64_t>(o.mascot_sample_ratio * double(to - from)) : to;
           double local_sse = 0, local_active = 0;
           int64_t t = from;
-          if (!mascot) {
-            // One precision throughout: the whole block in one kernel call.
+          if (switched == 0) {
+            // Every row in one precision (MASCOT too, until a group switches): the updates up to
+            // the sampled tail in one kernel call.
             const uint16_t* plen = pruning ? P.length.data() : nullptr;
             const uint16_t* qlen = pruning ? Q.length.data() : nullptr;
-            const mf::RunTotals tot = half ? mf::sgd_run(&sorted[from], to - from, P.f16.data(), Q.f16.data(), k, plen, qlen, lr, lu, li)
-                                           : mf::sgd_run(&sorted[from], to - from, P.f32.data(), Q.f32.data(), k, plen, qlen, lr, lu, li);
+            const int64_t n = sample_from - from;
+            const mf::RunTotals tot = half ? mf::sgd_run(&sorted[from], n, P.f16.data(), Q.f16.data(), k, plen, qlen, lr, lu, li)
+                                           : mf::sgd_run(&sorted[from], n, P.f32.data(), Q.f32.data(), k, plen, qlen, lr, lu, li);
             local_sse = tot.sse;
             local_active = tot.active;
-            t = to;
+            t = sample_from;
           }
           constexpr int64_t kAhead = 6;
           for (; t < to; ++t) {
