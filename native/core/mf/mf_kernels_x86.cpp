@@ -124,6 +124,15 @@ CFKIT_AVX512 inline void store16(uint16_t* x, __mmask16 k, __m512 v) {
     _mm256_mask_storeu_epi16(x, k, h);
 }
 
+// The canonical tree over four 16-lane accumulators (lanes 16j..16j+15 in a[j]).
+CFKIT_AVX512 inline float sum64(const __m512* a) {
+  const __m512 s = _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
+  const __m256 lo = _mm512_castps512_ps256(s);
+  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
+  const __m256 v = _mm256_add_ps(lo, hi);
+  return sum4(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+}
+
 template <class TP, class TQ>
 CFKIT_AVX512 float dot_avx512(const TP* p, const TQ* q, int m) {
   __m512 a[4];
@@ -141,11 +150,7 @@ CFKIT_AVX512 float dot_avx512(const TP* p, const TQ* q, int m) {
     const __mmask16 k = mask16(n);
     a[j] = _mm512_mask3_fmadd_ps(load16(p + d + 16 * j, k), load16(q + d + 16 * j, k), a[j], k);
   }
-  const __m512 s = _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
-  const __m256 lo = _mm512_castps512_ps256(s);
-  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
-  const __m256 v = _mm256_add_ps(lo, hi);
-  return sum4(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+  return sum64(a);
 }
 
 template <class TP, class TQ>
@@ -175,11 +180,7 @@ CFKIT_AVX512 float step_avx512_short(TP* p, TQ* q, int m, float r, float lr, flo
     qv[j] = load16(q + 16 * j, k);
     a[j & 3] = _mm512_mask3_fmadd_ps(pv[j], qv[j], a[j & 3], k);
   }
-  const __m512 s = _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
-  const __m256 lo = _mm512_castps512_ps256(s);
-  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
-  const __m256 v = _mm256_add_ps(lo, hi);
-  const float e = r - sum4(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+  const float e = r - sum64(a);
   const StepCoefficients c = step_coefficients(e, lr, lu, li);
   const __m512 g = _mm512_set1_ps(c.g), cp = _mm512_set1_ps(c.cp), cq = _mm512_set1_ps(c.cq);
 #pragma GCC unroll 8
