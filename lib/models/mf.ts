@@ -22,7 +22,8 @@ export interface MatrixFactorizationOptions extends RunOptions {
   seed?: number;
   /**
    * 'auto' (default) | 'cpu' | 'cuda'. 'cuda' trains by batch-Hogwild SGD on the GPU (one warp per
-   * update; fp32, fp16 or MASCOT; factors a multiple of 32 up to 256; no pruning). 'auto' stays on the
+   * update; fp32, fp16 or MASCOT; factors a multiple of 32 up to 256; pruning with fp16, its dot
+   * products on tensor cores, 16 updates at a time). 'auto' stays on the
    * CPU until the GPU trainer has been checked against it on real hardware; `info.deviceReason` says so.
    */
   device?: Device;
@@ -119,7 +120,8 @@ export class MatrixFactorization extends NativeRecommender {
     const { device, reason: deviceReason } = unvalidatedGpuDevice(opts.device, 'matrix factorization');
     if (device === 'cuda') {
       if (factors % 32 !== 0 || factors > 256) throw new InputError('MF on CUDA needs factors a multiple of 32 up to 256');
-      if (o.pruneRate !== 0) throw new InputError("MF on CUDA: dynamic pruning runs on the CPU only; use device: 'cpu'");
+      if (o.pruneRate !== 0 && o.precision !== 'fp16')
+        throw new InputError("MF on CUDA: pruning keeps factors in fp16 for the tensor cores; pass precision: 'fp16'");
       o.cuda = true;
     }
     let valid = null;

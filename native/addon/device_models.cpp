@@ -60,6 +60,8 @@ cfkit::MfDeviceTrain mf_device_train() {
     pr.k = job.k;
     pr.p = job.p.data();
     pr.q = job.q.data();
+    pr.user_len = job.pruned ? job.user_len.data() : nullptr;
+    pr.item_len = job.pruned ? job.item_len.data() : nullptr;
     cfkit_cuda_mf_params pa{};
     pa.epochs = o.epochs;
     pa.lr_alpha = o.lr_alpha;
@@ -72,10 +74,12 @@ cfkit::MfDeviceTrain mf_device_train() {
     pa.mascot_threshold = o.mascot_threshold;
     pa.seed = o.seed;
     pa.copy_each_epoch = copy_each_epoch ? 1 : 0;
+    pa.pruned = job.pruned ? 1 : 0;
     struct State {
       const std::function<void(cfkit::MfEpoch&)>* after;
+      cfkit::MfDeviceJob* job;
       std::exception_ptr error;
-    } state{&after_epoch, nullptr};
+    } state{&after_epoch, &job, nullptr};
     auto on_epoch = [](const cfkit_cuda_mf_epoch* e, void* user) -> int {
       auto* s = static_cast<State*>(user);
       try {
@@ -86,7 +90,9 @@ cfkit::MfDeviceTrain mf_device_train() {
         ep.lr = e->lr;
         ep.groups_switched = e->groups_switched;
         (*s->after)(ep);
-        return 0;
+        if (!s->job->upload) return CFKIT_CUDA_MF_CONTINUE;
+        s->job->upload = false;
+        return CFKIT_CUDA_MF_UPLOAD;
       } catch (...) {
         s->error = std::current_exception();
         return 1;

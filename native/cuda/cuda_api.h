@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFKIT_CUDA_ABI 3
+#define CFKIT_CUDA_ABI 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,6 +80,10 @@ typedef struct cfkit_cuda_mf_problem {
   int32_t k;  /* a multiple of 32, at most 256 */
   float* p;   /* users x k row-major: initial factors in, trained factors out */
   float* q;   /* items x k */
+  /* Pruning (params.pruned): active factors per user / item; entries past a row's length are zero.
+   * The host may rewrite p, q and these between epochs (see CFKIT_CUDA_MF_UPLOAD). */
+  uint16_t* user_len;
+  uint16_t* item_len;
 } cfkit_cuda_mf_problem;
 
 typedef struct cfkit_cuda_mf_params {
@@ -91,6 +95,7 @@ typedef struct cfkit_cuda_mf_params {
   double mascot_sample_ratio, mascot_threshold;
   uint64_t seed;
   int32_t copy_each_epoch;  /* 1: p and q hold the current factors whenever the callback runs */
+  int32_t pruned;           /* 1: fp16 storage, dot products on tensor cores over the active lengths */
 } cfkit_cuda_mf_params;
 
 typedef struct cfkit_cuda_mf_epoch {
@@ -99,7 +104,11 @@ typedef struct cfkit_cuda_mf_epoch {
   int32_t groups_switched;
 } cfkit_cuda_mf_epoch;
 
-/* Called after every epoch; a nonzero return stops training. */
+/* Called after every epoch. Returns CFKIT_CUDA_MF_CONTINUE, CFKIT_CUDA_MF_UPLOAD (the host changed
+ * p, q and the lengths, which need copy_each_epoch: upload them, then continue) or anything else to
+ * stop training. */
+#define CFKIT_CUDA_MF_CONTINUE 0
+#define CFKIT_CUDA_MF_UPLOAD 3
 typedef int (*cfkit_cuda_mf_epoch_fn)(const cfkit_cuda_mf_epoch* epoch, void* user);
 
 /* 0: trained; 2: stopped by the callback; -1: failure, described in error. */

@@ -3,9 +3,13 @@
 // from a random start in the (pre-shuffled) rating array; warps race on shared rows by design.
 // Storage is fp32, fp16 (arithmetic in fp32) or MASCOT: fp16 rows whose group switches to fp32 for
 // good once its quantisation error, estimated from sampled gradients, grows past the threshold.
+// Pruned training (sgd_epoch_pruned) keeps fp16 rows with per-row active lengths and computes the
+// dot products of 16 updates at a time on tensor cores, skipping the 16-wide latent tiles that every
+// pair in the group has pruned (arXiv 2404.04265).
 // The CPU trainer (native/core/mf) is the twin this is compared with on a GPU.
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <mma.h>
 
 #include <algorithm>
 #include <chrono>
@@ -144,6 +148,76 @@ __global__ void sgd_epoch(const cfkit_cuda_rating* ratings, int64_t nnz, int k, 
   if (lane == 0) atomicAdd(sse, double(local));
 }
 
+constexpr int kGroup = 16;  // updates whose dot products share one tensor-core product
+
+// Pruned SGD over fp16 rows. Each warp takes batches of 128 consecutive ratings like sgd_epoch, in
+// groups of 16: the group's dot products are the diagonal of P_g·Q_gᵀ (16 x 16), accumulated in fp32
+// over the 16-wide latent tiles below the group's longest active pair (a pair's active length is the
+// shorter of its two rows, and both rows are zero past their own lengths, so the extra products are
+// zero). The 16 updates then run one after another, lanes over the factors, in fp32 arithmetic.
+// Within a group every error comes from the factors before the group's updates (Hogwild-style).
+__global__ void sgd_epoch_pruned(const cfkit_cuda_rating* ratings, int64_t nnz, int k, __half* P, __half* Q,
+                                 const uint16_t* plen, const uint16_t* qlen, float lr, float lu, float li,
+                                 uint64_t seed, int batches, double* sse) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+  using namespace nvcuda;
+  __shared__ __align__(32) __half tile_p[kWarpsPerBlock][kGroup * 16];
+  __shared__ __align__(32) __half tile_q[kWarpsPerBlock][kGroup * 16];
+  __shared__ __align__(32) float dots[kWarpsPerBlock][kGroup * kGroup];
+  const unsigned all = 0xffffffffu;
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+  const uint64_t warp = (uint64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+  const float cp = fmaf(-lr, lu, 1.f), cq = fmaf(-lr, li, 1.f);
+  float local = 0;
+  for (int b = 0; b < batches; ++b) {
+    const int64_t start = int64_t(mix64(seed ^ mix64(warp * 0x100000001B3ULL + uint64_t(b))) % uint64_t(nnz));
+    for (int g = 0; g < kBatch; g += kGroup) {
+      // Lane j and lane j + 16 both hold rating j of the group.
+      const cfkit_cuda_rating rt = ratings[(start + g + (lane & 15)) % nnz];
+      const int m = min(int(plen[rt.u]), int(qlen[rt.i]));
+      int widest = m;
+#pragma unroll
+      for (int o = 8; o > 0; o >>= 1) widest = max(widest, __shfl_xor_sync(all, widest, o));
+      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+      wmma::fill_fragment(acc, 0.f);
+      // Gather a 16 x 16 tile of the group's P rows and Q rows: lane copies 8 halves (16 bytes) of
+      // row lane/2.
+      const int row = lane >> 1, part = lane & 1;
+      const int64_t urow = __shfl_sync(all, rt.u, row), irow = __shfl_sync(all, rt.i, row);
+      for (int t = 0; t * 16 < widest; ++t) {
+        const int d = t * 16 + part * 8;
+        *reinterpret_cast<uint4*>(&tile_p[w][row * 16 + part * 8]) = *reinterpret_cast<const uint4*>(&P[urow * k + d]);
+        *reinterpret_cast<uint4*>(&tile_q[w][row * 16 + part * 8]) = *reinterpret_cast<const uint4*>(&Q[irow * k + d]);
+        __syncwarp();
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> bq;  // Q tile read as Qᵀ
+        wmma::load_matrix_sync(a, tile_p[w], 16);
+        wmma::load_matrix_sync(bq, tile_q[w], 16);
+        wmma::mma_sync(acc, a, bq, acc);
+        __syncwarp();
+      }
+      wmma::store_matrix_sync(dots[w], acc, kGroup, wmma::mem_row_major);
+      __syncwarp();
+      for (int j = 0; j < kGroup; ++j) {
+        const int64_t u = __shfl_sync(all, rt.u, j), i = __shfl_sync(all, rt.i, j);
+        const float r = __shfl_sync(all, rt.r, j);
+        const int mj = __shfl_sync(all, m, j);
+        const float e = r - dots[w][j * kGroup + j];
+        if (lane == 0) local += e * e;
+        const float step = lr * e;
+        for (int d = lane; d < mj; d += 32) {
+          const float pd = __half2float(P[u * k + d]), qd = __half2float(Q[i * k + d]);
+          P[u * k + d] = __float2half_rn(fmaf(step, qd, pd * cp));
+          Q[i * k + d] = __float2half_rn(fmaf(step, pd, qd * cq));
+        }
+        __syncwarp();
+      }
+    }
+  }
+  if (lane == 0) atomicAdd(sse, double(local));
+#endif
+}
+
 __global__ void to_half(const float* in, __half* out, int64_t n) {
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < n; t += int64_t(gridDim.x) * blockDim.x)
     out[t] = __float2half_rn(in[t]);
@@ -170,13 +244,25 @@ struct DeviceSide {
   DeviceBuffer<int32_t> group;
   DeviceBuffer<uint8_t> group_f32, newly;
   DeviceBuffer<float> grad_sum, grad_sq;
+  DeviceBuffer<uint16_t> len;  // pruning: active factors per row
   std::vector<uint8_t> host_f32;
   std::vector<double> base;  // q-error at the first estimate, per group
 
   DeviceSide(int64_t n, int kk, int g, bool f32_rows, bool f16_rows)
       : rows(n), k(kk), groups(g), f32(f32_rows ? size_t(n) * kk : 0, "cudaMalloc(factors)"),
         f16(f16_rows ? size_t(n) * kk : 0, "cudaMalloc(factors)"), group(n, "cudaMalloc"), group_f32(g, "cudaMalloc"),
-        newly(g, "cudaMalloc"), grad_sum(size_t(g) * kk, "cudaMalloc"), grad_sq(g, "cudaMalloc"), host_f32(g, 0) {}
+        newly(g, "cudaMalloc"), grad_sum(size_t(g) * kk, "cudaMalloc"), grad_sq(g, "cudaMalloc"), len(n, "cudaMalloc"),
+        host_f32(g, 0) {}
+
+  // Factors (fp32 on the host) into the fp16 rows, and the active lengths.
+  void upload_half(const float* host, const uint16_t* lengths) {
+    const size_t n = size_t(rows) * k;
+    DeviceBuffer<float> tmp(n, "cudaMalloc");
+    tmp.upload(host, n);
+    to_half<<<grid_for(int64_t(n), 256), 256>>>(tmp.p, f16.p, int64_t(n));
+    check(cudaGetLastError(), "to_half");
+    if (lengths) len.upload(lengths, size_t(rows));
+  }
 
   Rows view() { return {f32.p, f16.p, group.p, group_f32.p, grad_sum.p, grad_sq.p}; }
 
@@ -252,15 +338,13 @@ int train(const cfkit_cuda_mf_problem& pr, const cfkit_cuda_mf_params& pa, cfkit
   DeviceBuffer<cfkit_cuda_rating> ratings(pr.nnz, "cudaMalloc(ratings)");
   DeviceBuffer<double> sse(1, "cudaMalloc");
   ratings.upload(pr.ratings, pr.nnz);
+  const bool pruned = pa.pruned != 0;
+  if (pruned && (mode != kFp16 || !pr.user_len || !pr.item_len || !pa.copy_each_epoch))
+    throw Failure{"pruned MF on the GPU needs fp16 storage, row lengths and copy_each_epoch"};
   for (DeviceSide* s : {&P, &Q}) {
     const float* init = s == &P ? pr.p : pr.q;
     const size_t n = size_t(s->rows) * k;
-    if (mode == kFp16 || mascot) {
-      DeviceBuffer<float> tmp(n, "cudaMalloc");
-      tmp.upload(init, n);
-      to_half<<<grid_for(int64_t(n), 256), 256>>>(tmp.p, s->f16.p, int64_t(n));
-      check(cudaGetLastError(), "to_half");
-    }
+    if (mode == kFp16 || mascot) s->upload_half(init, pruned ? (s == &P ? pr.user_len : pr.item_len) : nullptr);
     if (mode == kFp32) s->f32.upload(init, n);
     if (mascot) {
       s->group.upload(s == &P ? pr.user_group : pr.item_group, s->rows);
@@ -288,7 +372,10 @@ int train(const cfkit_cuda_mf_problem& pr, const cfkit_cuda_mf_params& pa, cfkit
     check(cudaMemset(sse.p, 0, sizeof(double)), "cudaMemset");
     const uint64_t seed = mix64(pa.seed ^ mix64(uint64_t(epoch) + 1));
     const float lu = float(pa.l2_user), li = float(pa.l2_item);
-    switch (mode) {
+    if (pruned) {
+      sgd_epoch_pruned<<<blocks, 32 * kWarpsPerBlock>>>(ratings.p, pr.nnz, k, P.f16.p, Q.f16.p, P.len.p, Q.len.p, lr, lu, li, seed,
+                                                        batches, sse.p);
+    } else switch (mode) {
       case kFp32:
         sgd_epoch<kFp32><<<blocks, 32 * kWarpsPerBlock>>>(ratings.p, pr.nnz, k, P.view(), Q.view(), lr, lu, li, seed, batches, false, 0, sse.p);
         break;
@@ -314,7 +401,13 @@ int train(const cfkit_cuda_mf_problem& pr, const cfkit_cuda_mf_params& pa, cfkit
       P.download(pr.p, mode);
       Q.download(pr.q, mode);
     }
-    if (on_epoch && on_epoch(&ep, user) != 0) return 2;
+    const int next = on_epoch ? on_epoch(&ep, user) : CFKIT_CUDA_MF_CONTINUE;
+    if (next == CFKIT_CUDA_MF_UPLOAD && mode == kFp16) {
+      P.upload_half(pr.p, pruned ? pr.user_len : nullptr);
+      Q.upload_half(pr.q, pruned ? pr.item_len : nullptr);
+    } else if (next != CFKIT_CUDA_MF_CONTINUE) {
+      return 2;
+    }
   }
   return 0;
 }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -226,4 +227,56 @@ TEST(mf_fp16_and_mascot_train_and_pruning_skips_factors) {
   MfTrainResult r = train_mf(train, &hold, o, ctx, nullptr);
   CHECK(r.epochs.back().mean_active_factors < 64);
   CHECK(mf_rmse(*r.model, hold, 2) < 0.5);
+}
+
+// train_mf_on_device's host side with pruning, against a stand-in device that trains fp16 rows with
+// the CPU kernels: the factors come back every epoch, are rearranged and cut on the host at the CPU
+// trainer's schedule, and the device is told to upload them.
+TEST(mf_device_path_prunes_on_the_host_and_asks_for_uploads) {
+  Csr hold;
+  Csr train = low_rank(300, 200, 54, &hold);
+  MfOptions o = small_options();
+  o.factors = 32;
+  o.epochs = 30;
+  o.precision = MfPrecision::Fp16;
+  o.prune_rate = 0.5;
+  o.prune_rearrange_every = 5;
+  int uploads = 0;
+  MfDeviceTrain stand_in = [&](MfDeviceJob& job, const MfOptions& opt, bool copy_each_epoch,
+                               const std::function<void(MfEpoch&)>& after_epoch) {
+    CHECK(copy_each_epoch && job.pruned);
+    CHECK(job.user_len.size() == size_t(job.users) && job.item_len.size() == size_t(job.items));
+    std::vector<uint16_t> p16(job.p.size()), q16(job.q.size());
+    mf::float_to_half(job.p.data(), p16.data(), static_cast<int>(p16.size()));
+    mf::float_to_half(job.q.data(), q16.data(), static_cast<int>(q16.size()));
+    for (int e = 0; e < opt.epochs; ++e) {
+      const float lr = static_cast<float>(opt.lr_alpha / (1.0 + opt.lr_beta * std::pow(double(e), 1.5)));
+      const mf::RunTotals t = mf::sgd_run(job.ratings.data(), static_cast<int64_t>(job.ratings.size()), p16.data(), q16.data(),
+                                          job.k, job.user_len.data(), job.item_len.data(), lr, float(opt.l2_user), float(opt.l2_item));
+      mf::half_to_float(p16.data(), job.p.data(), static_cast<int>(p16.size()));
+      mf::half_to_float(q16.data(), job.q.data(), static_cast<int>(q16.size()));
+      MfEpoch ep;
+      ep.epoch = e + 1;
+      ep.train_rmse = std::sqrt(t.sse / double(job.ratings.size()));
+      after_epoch(ep);
+      if (job.upload) {
+        job.upload = false;
+        ++uploads;
+        mf::float_to_half(job.p.data(), p16.data(), static_cast<int>(p16.size()));
+        mf::float_to_half(job.q.data(), q16.data(), static_cast<int>(q16.size()));
+      }
+    }
+  };
+  TrainContext ctx(1, nullptr, nullptr);
+  MfTrainResult r = train_mf_on_device(train, &hold, o, ctx, nullptr, stand_in);
+  CHECK(uploads == 5);  // after epochs 5, 10, 15, 20 and 25; never after the last
+  CHECK(r.epochs[4].mean_active_factors == 32);
+  CHECK(r.epochs.back().mean_active_factors >= 8 && r.epochs.back().mean_active_factors < 24);
+  std::vector<int> order = r.dimension_order;
+  std::sort(order.begin(), order.end());
+  for (int d = 0; d < 32; ++d) CHECK(order[d] == d);
+  int64_t zeros = 0;
+  for (float v : r.model->p()) zeros += v == 0.f;
+  CHECK(zeros > int64_t(r.model->p().size() / 4));
+  CHECK(mf_rmse(*r.model, hold, 1) < 0.45);
 }

@@ -53,6 +53,25 @@ describeGpu('CUDA backend', () => {
       gpu.dispose();
     }
   });
+
+  test('pruned MF on CUDA (tensor-core dot products) prunes and trains like the CPU twin', async () => {
+    const { train, test } = lowRank(6);
+    const o = {
+      factors: 64, epochs: 60, lr: { alpha: 0.02, beta: 0.01 }, l2: 0.01, init: { std: 0.3 },
+      precision: 'fp16' as const, pruning: { rate: 0.5, rearrangeEvery: 5 },
+    };
+    const cpu = await MatrixFactorization.fit(train, { ...o, device: 'cpu' });
+    const gpu = await MatrixFactorization.fit(train, { ...o, device: 'cuda' });
+    const [c, g] = [cpu.rmse(test).rmse, gpu.rmse(test).rmse];
+    const [ca, ga] = [cpu.info!.epochs.at(-1)!.activeFactors, gpu.info!.epochs.at(-1)!.activeFactors];
+    console.log(`MF k=64 pruned 0.5: GPU RMSE ${g.toFixed(4)} (active ${ga.toFixed(1)}) vs CPU ${c.toFixed(4)} (active ${ca.toFixed(1)})`);
+    expect(gpu.info!.device).toBe('cuda');
+    expect(ga).toBeLessThan(64);
+    expect(Math.abs(ga - ca)).toBeLessThan(8);
+    expect(g).toBeLessThanOrEqual(Math.max(1.25 * c, c + 0.05));
+    cpu.dispose();
+    gpu.dispose();
+  });
 });
 
 describe('CUDA backend without a GPU', () => {

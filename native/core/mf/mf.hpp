@@ -98,6 +98,11 @@ struct MfDeviceJob {
   std::vector<int32_t> user_group, item_group;  // by new id
   int user_groups = 1, item_groups = 1;
   std::vector<float> p, q;
+  // Pruning: active factors per row (by new id), and a flag the host sets after rewriting p, q and
+  // these between epochs, so the device uploads them.
+  bool pruned = false;
+  std::vector<uint16_t> user_len, item_len;
+  bool upload = false;
 };
 
 // Runs the epochs on a device. After each one it calls after_epoch, with job.p and job.q holding the
@@ -106,7 +111,8 @@ struct MfDeviceJob {
 using MfDeviceTrain = std::function<void(MfDeviceJob& job, const MfOptions& o, bool copy_each_epoch,
                                          const std::function<void(MfEpoch&)>& after_epoch)>;
 
-// train_mf's contract on a device: fp32, fp16 or MASCOT, k a multiple of 32 up to 256, no pruning.
+// train_mf's contract on a device: fp32, fp16 or MASCOT, k a multiple of 32 up to 256; pruning with
+// fp16 (rearranged and cut on the host by the CPU trainer's code, every rearrange_every epochs).
 MfTrainResult train_mf_on_device(const Csr& ratings, const Csr* valid, const MfOptions& o, TrainContext& ctx,
                                  const std::function<void(const MfEpoch&)>& on_epoch, const MfDeviceTrain& device);
 
