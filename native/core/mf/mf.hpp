@@ -21,8 +21,8 @@ struct MfOptions {
   int epochs = 20;
   double lr_alpha = 0.025;  // η_t = α / (1 + β·t^1.5), t = epoch
   double lr_beta = 0.05;
-  double l2_user = 0.055, l2_item = 0.055;
-  double init_std = 0.1;    // N(0, init_std²)
+  double l2_user = 0.05, l2_item = 0.05;
+  double init_std = 0.02;   // N(0, init_std²)
   bool init_uniform = false; // U(0, init_scale·√(1/k)) as cuMF_SGD instead
   double init_scale = 1.0;
   uint64_t seed = 42;
