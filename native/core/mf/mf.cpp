@@ -142,6 +142,7 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
   require(k >= 1 && k <= 4096, "MF: factors must be in [1, 4096]");
   require(o.epochs >= 1, "MF: epochs must be >= 1");
   require(o.prune_rate >= 0 && o.prune_rate < 1, "MF: pruning rate must be in [0, 1)");
+  require(o.prune_rate == 0 || o.prune_rearrange_every >= 1, "MF: pruning.rearrangeEvery must be >= 1");
   require(!valid || (valid->rows == U && valid->cols == I), "MF: validation ratings must use the training users and items");
   const bool mascot = o.precision == MfPrecision::Mascot;
   const bool half = o.precision != MfPrecision::Fp32;
@@ -224,13 +225,8 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     const float lu = static_cast<float>(o.l2_user), li = static_cast<float>(o.l2_item);
     if (pruning && epoch == 0)
       for (Side* s : {&P, &Q}) s->length.assign(s->rows, static_cast<uint16_t>(k));
-    if (pruning && epoch > 0 && epoch % o.prune_rearrange_every == 0) {
-      const std::vector<int> order = mf::rearrange_by_joint_sparsity(P, Q, o.prune_rate, threads);
-      std::vector<int> composed(k);
-      for (int d = 0; d < k; ++d) composed[d] = dim_order[order[d]];
-      dim_order = composed;
-      mf::prune_tails(P, Q, o.prune_rate, threads);
-    }
+    if (pruning && epoch > 0 && epoch % o.prune_rearrange_every == 0)
+      mf::rearrange_and_prune(P, Q, o.prune_rate, threads, dim_order);
     double active_sum = 0;
     const bool estimate = mascot && epoch >= 5 && (epoch - 5) % std::max(1, o.mascot_interval) == 0 && epoch < o.epochs - 1;
     std::vector<GroupStats> ustats, istats;

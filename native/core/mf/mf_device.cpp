@@ -21,11 +21,7 @@ void prune_on_host(MfDeviceJob& job, double rate, int threads, std::vector<int>&
   P.k = Q.k = job.k;
   P.f32.swap(job.p);
   Q.f32.swap(job.q);
-  const std::vector<int> order = mf::rearrange_by_joint_sparsity(P, Q, rate, threads);
-  std::vector<int> composed(job.k);
-  for (int d = 0; d < job.k; ++d) composed[d] = dim_order[order[d]];
-  dim_order = composed;
-  mf::prune_tails(P, Q, rate, threads);
+  mf::rearrange_and_prune(P, Q, rate, threads, dim_order);
   P.f32.swap(job.p);
   Q.f32.swap(job.q);
   std::copy(P.length.begin(), P.length.end(), job.user_len.begin());

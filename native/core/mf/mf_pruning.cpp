@@ -96,5 +96,13 @@ double prune_tails(Side& P, Side& Q, double rate, int threads) {
   return eps;
 }
 
+void rearrange_and_prune(Side& P, Side& Q, double rate, int threads, std::vector<int>& dim_order) {
+  const std::vector<int> order = rearrange_by_joint_sparsity(P, Q, rate, threads);
+  std::vector<int> composed(order.size());
+  for (size_t d = 0; d < order.size(); ++d) composed[d] = dim_order[order[d]];
+  dim_order = std::move(composed);
+  prune_tails(P, Q, rate, threads);
+}
+
 }  // namespace mf
 }  // namespace cfkit

@@ -19,5 +19,9 @@ std::vector<int> rearrange_by_joint_sparsity(Side& P, Side& Q, double rate, int 
 // full dot product (prediction) and the early-stopped one (training) agree. Returns the threshold.
 double prune_tails(Side& P, Side& Q, double rate, int threads);
 
+// One step of the pruning schedule: rearrange, fold the permutation into dim_order (position d
+// holds original dimension dim_order[d]), then cut the tails.
+void rearrange_and_prune(Side& P, Side& Q, double rate, int threads, std::vector<int>& dim_order);
+
 }  // namespace mf
 }  // namespace cfkit
