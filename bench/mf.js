@@ -14,6 +14,7 @@ const CONFIGS = [
   { name: 'pruned-0.1', options: { pruning: { rate: 0.1 } } },
   { name: 'pruned-0.3', options: { pruning: { rate: 0.3 } } },
   { name: 'pruned-0.5', options: { pruning: { rate: 0.5 } } },
+  { name: 'pruned-0.6', options: { pruning: { rate: 0.6 } } },
   { name: 'pruned-0.7', options: { pruning: { rate: 0.7 } } },
 ];
 // Run as well when a CUDA device is usable (device: 'cuda' opts in).
