@@ -48,6 +48,11 @@ export function resolveDevice(requested: Device | undefined): 'cpu' | 'cuda' {
   return 'cpu';
 }
 
+/** CPU, because CUDA is not usable or not asked for; with the probe's reason when 'auto' was asked. */
+function cpuFallback(want: Device): { device: 'cpu'; reason?: string } {
+  return { device: 'cpu', reason: want === 'auto' ? native().cudaInfo().reason : undefined };
+}
+
 /**
  * For models without a GPU path yet: 'cuda' is refused with a reason (whether or not a GPU exists),
  * 'auto' runs on the CPU and says why.
@@ -59,7 +64,7 @@ export function cpuOnlyDevice(requested: Device | undefined, model: string): { d
     if (want === 'cuda') throw new DeviceError(`${model} has no CUDA path in this build; use device: 'cpu' or 'auto'`);
     return { device: 'cpu', reason: `${model} has no CUDA path in this build` };
   }
-  return { device: 'cpu', reason: want === 'auto' ? native().cudaInfo().reason : undefined };
+  return cpuFallback(want);
 }
 
 /**
@@ -73,5 +78,5 @@ export function unvalidatedGpuDevice(requested: Device | undefined, model: strin
   if (want === 'cuda') return { device };
   if (device === 'cuda')
     return { device: 'cpu', reason: `${model}'s CUDA path has not been validated on a GPU yet; pass device: 'cuda' to use it` };
-  return { device: 'cpu', reason: want === 'auto' ? native().cudaInfo().reason : undefined };
+  return cpuFallback(want);
 }

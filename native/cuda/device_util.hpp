@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <string>
 
 namespace cfkit {
@@ -38,6 +40,21 @@ struct DeviceBuffer {
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The body of an extern "C" entry point: runs fn and returns its result, or -1 with the failure
+// written to error. A sticky launch error is cleared so the next call starts clean.
+template <class Fn>
+int guarded_entry(char* error, size_t error_len, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const Failure& f) {
+    if (error && error_len) std::snprintf(error, error_len, "%s", f.what.c_str());
+  } catch (const std::exception& e) {
+    if (error && error_len) std::snprintf(error, error_len, "%s", e.what());
+  }
+  cudaGetLastError();
+  return -1;
 }
 
 // Blocks for a grid-stride loop over n items.

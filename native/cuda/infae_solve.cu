@@ -216,13 +216,5 @@ int solve(const cfkit_cuda_infae_input& in, cfkit_cuda_infae_output& out) {
 
 extern "C" int cfkit_cuda_infae_solve(const cfkit_cuda_infae_input* in, cfkit_cuda_infae_output* out, char* error,
                                       size_t error_len) {
-  try {
-    return solve(*in, *out);
-  } catch (const Failure& f) {
-    if (error && error_len) std::snprintf(error, error_len, "%s", f.what.c_str());
-  } catch (const std::exception& e) {
-    if (error && error_len) std::snprintf(error, error_len, "%s", e.what());
-  }
-  cudaGetLastError();  // clear a sticky launch error so the next call starts clean
-  return -1;
+  return cfkit::cuda::guarded_entry(error, error_len, [&] { return solve(*in, *out); });
 }

@@ -313,7 +313,6 @@ struct DeviceSide {
     DeviceBuffer<float> tmp(n, "cudaMalloc");
     to_float<<<grid_for(int64_t(n), 256), 256>>>(f16.p, tmp.p, int64_t(n));
     check(cudaGetLastError(), "to_float");
-    check(cudaGetLastError(), "to_float");
     tmp.download(host, n);
     if (mode == kMascot && std::find(host_f32.begin(), host_f32.end(), 1) != host_f32.end()) {
       // Rows of switched groups live in fp32.
@@ -416,13 +415,5 @@ int train(const cfkit_cuda_mf_problem& pr, const cfkit_cuda_mf_params& pa, cfkit
 
 extern "C" int cfkit_cuda_mf_train(const cfkit_cuda_mf_problem* problem, const cfkit_cuda_mf_params* params,
                                    cfkit_cuda_mf_epoch_fn on_epoch, void* user, char* error, size_t error_len) {
-  try {
-    return train(*problem, *params, on_epoch, user);
-  } catch (const Failure& f) {
-    if (error && error_len) std::snprintf(error, error_len, "%s", f.what.c_str());
-  } catch (const std::exception& e) {
-    if (error && error_len) std::snprintf(error, error_len, "%s", e.what());
-  }
-  cudaGetLastError();
-  return -1;
+  return cfkit::cuda::guarded_entry(error, error_len, [&] { return train(*problem, *params, on_epoch, user); });
 }

@@ -247,14 +247,14 @@ TEST(mf_device_path_prunes_on_the_host_and_asks_for_uploads) {
     CHECK(copy_each_epoch && job.pruned);
     CHECK(job.user_len.size() == size_t(job.users) && job.item_len.size() == size_t(job.items));
     std::vector<uint16_t> p16(job.p.size()), q16(job.q.size());
-    mf::float_to_half(job.p.data(), p16.data(), static_cast<int>(p16.size()));
-    mf::float_to_half(job.q.data(), q16.data(), static_cast<int>(q16.size()));
+    mf::float_to_half(job.p.data(), p16.data(), p16.size());
+    mf::float_to_half(job.q.data(), q16.data(), q16.size());
     for (int e = 0; e < opt.epochs; ++e) {
       const float lr = static_cast<float>(opt.lr_alpha / (1.0 + opt.lr_beta * std::pow(double(e), 1.5)));
       const mf::RunTotals t = mf::sgd_run(job.ratings.data(), static_cast<int64_t>(job.ratings.size()), p16.data(), q16.data(),
                                           job.k, job.user_len.data(), job.item_len.data(), lr, float(opt.l2_user), float(opt.l2_item));
-      mf::half_to_float(p16.data(), job.p.data(), static_cast<int>(p16.size()));
-      mf::half_to_float(q16.data(), job.q.data(), static_cast<int>(q16.size()));
+      mf::half_to_float(p16.data(), job.p.data(), p16.size());
+      mf::half_to_float(q16.data(), job.q.data(), q16.size());
       MfEpoch ep;
       ep.epoch = e + 1;
       ep.train_rmse = std::sqrt(t.sse / double(job.ratings.size()));
@@ -262,8 +262,8 @@ TEST(mf_device_path_prunes_on_the_host_and_asks_for_uploads) {
       if (job.upload) {
         job.upload = false;
         ++uploads;
-        mf::float_to_half(job.p.data(), p16.data(), static_cast<int>(p16.size()));
-        mf::float_to_half(job.q.data(), q16.data(), static_cast<int>(q16.size()));
+        mf::float_to_half(job.p.data(), p16.data(), p16.size());
+        mf::float_to_half(job.q.data(), q16.data(), q16.size());
       }
     }
   };

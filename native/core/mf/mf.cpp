@@ -154,12 +154,11 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
   const std::vector<int32_t>&unew = order.user_new, &inew = order.item_new, &ugroup = order.user_group,
                         &igroup = order.item_group;
 
-  // Blocks: B x B grid over rating-balanced ranges; B = 1 with one thread, which makes a run with a
-  // fixed seed reproducible, and blocks of one wave never share a user or an item, so runs with
-  // several threads are race-free (and reproducible for a given thread count) too.
+  // Blocks: a B x B grid over rating-balanced ranges; blocks of one wave never share a user or an
+  // item, so threads never race and a run is reproducible for a given thread count. B = 1 with one
+  // thread; otherwise at least 2 per thread and enough that one block's user and item rows (about
+  // (U + I)·k·bytes / B) stay in a 512 KiB share of L2.
   const int threads = ctx.threads();
-  // Grid side: one block with one thread (reproducible), else at least 2 per thread and enough
-  // that one block's user and item factors (about (U + I)·k·4 / B bytes) stay in a 512 KiB share of L2.
   int B = 1;
   if (o.blocks > 0) {
     B = o.blocks;
@@ -203,9 +202,9 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
   for (Side* s : {&P, &Q}) {
     init_factors(rng, o.init_uniform, o.init_scale, o.init_std, k, s->f32.data(), s->f32.size());
     if (half) {
-      float_to_half(s->f32.data(), s->f16.data(), static_cast<int>(s->f32.size()));
+      float_to_half(s->f32.data(), s->f16.data(), s->f32.size());
       // fp16 rows are the truth from here on; keep fp32 storage only where MASCOT may switch.
-      half_to_float(s->f16.data(), s->f32.data(), static_cast<int>(s->f32.size()));
+      half_to_float(s->f16.data(), s->f32.data(), s->f32.size());
     }
   }
   if (half && !mascot) {
@@ -232,8 +231,8 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     std::vector<GroupStats> ustats, istats;
     if (estimate)
       for (int t = 0; t < threads; ++t) {
-        ustats.emplace_back(static_cast<int>(P.group_f32.size()), k);
-        istats.emplace_back(static_cast<int>(Q.group_f32.size()), k);
+        ustats.emplace_back(P.group_f32.size(), k);
+        istats.emplace_back(Q.group_f32.size(), k);
       }
     std::vector<double> sse(threads, 0.0), active(threads, 0.0);
     // Waves of B blocks with distinct user and item ranges, in a random order each epoch.

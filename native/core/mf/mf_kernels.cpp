@@ -187,15 +187,15 @@ RunTotals sgd_run(const Rating* ratings, int64_t n, uint16_t* P, uint16_t* Q, in
 
 namespace {
 
-__attribute__((target("avx2,f16c"))) void half_to_float_f16c(const uint16_t* in, float* out, int n) {
-  int d = 0;
+__attribute__((target("avx2,f16c"))) void half_to_float_f16c(const uint16_t* in, float* out, size_t n) {
+  size_t d = 0;
   for (; d + 8 <= n; d += 8)
     _mm256_storeu_ps(out + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + d))));
   for (; d < n; ++d) out[d] = isa::half_bits_to_float(in[d]);
 }
 
-__attribute__((target("avx2,f16c"))) void float_to_half_f16c(const float* in, uint16_t* out, int n) {
-  int d = 0;
+__attribute__((target("avx2,f16c"))) void float_to_half_f16c(const float* in, uint16_t* out, size_t n) {
+  size_t d = 0;
   for (; d + 8 <= n; d += 8)
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + d), _mm256_cvtps_ph(_mm256_loadu_ps(in + d), _MM_FROUND_TO_NEAREST_INT));
   for (; d < n; ++d) out[d] = isa::float_to_half_bits(in[d]);
@@ -203,14 +203,14 @@ __attribute__((target("avx2,f16c"))) void float_to_half_f16c(const float* in, ui
 
 }  // namespace
 
-void half_to_float(const uint16_t* in, float* out, int n) {
+void half_to_float(const uint16_t* in, float* out, size_t n) {
   if (best_kernel_isa() != KernelIsa::Scalar) return half_to_float_f16c(in, out, n);
-  for (int d = 0; d < n; ++d) out[d] = isa::half_bits_to_float(in[d]);
+  for (size_t d = 0; d < n; ++d) out[d] = isa::half_bits_to_float(in[d]);
 }
 
-void float_to_half(const float* in, uint16_t* out, int n) {
+void float_to_half(const float* in, uint16_t* out, size_t n) {
   if (best_kernel_isa() != KernelIsa::Scalar) return float_to_half_f16c(in, out, n);
-  for (int d = 0; d < n; ++d) out[d] = isa::float_to_half_bits(in[d]);
+  for (size_t d = 0; d < n; ++d) out[d] = isa::float_to_half_bits(in[d]);
 }
 
 }  // namespace mf

@@ -6,6 +6,7 @@
 // AVX-512 (F/BW/VL) and AVX2 kernels are picked at run time; the scalar code is the reference and
 // the fallback. fp16 rows are IEEE binary16, converted with F16C and computed in fp32.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace cfkit {
@@ -42,8 +43,8 @@ RunTotals sgd_run(const Rating* ratings, int64_t n, uint16_t* P, uint16_t* Q, in
                   const uint16_t* qlen, float lr, float lu, float li);
 
 // Half <-> float for a row (IEEE binary16, round to nearest even).
-void half_to_float(const uint16_t* in, float* out, int n);
-void float_to_half(const float* in, uint16_t* out, int n);
+void half_to_float(const uint16_t* in, float* out, size_t n);
+void float_to_half(const float* in, uint16_t* out, size_t n);
 
 enum class KernelIsa { Scalar, Avx2, Avx512 };
 // The best set this CPU supports, and the one in use.
