@@ -213,9 +213,39 @@ function locate(): string {
   return gypBuild.path(packageRoot);
 }
 
+/**
+ * @internal The OpenBLAS kernel family a CPU with these /proc/cpuinfo flags can run, or undefined
+ * when OpenBLAS's own choice is as good as ours.
+ */
+export function openBlasCoreFor(flags: ReadonlySet<string>): string | undefined {
+  if (['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl'].every((f) => flags.has(f))) return 'SkylakeX';
+  if (flags.has('avx2') && flags.has('fma')) return 'Haswell';
+  return undefined;
+}
+
+/**
+ * OpenBLAS built with DYNAMIC_ARCH (Debian's, for one) picks its kernels from the CPU model when it
+ * loads. Releases older than the CPU fall back to Prescott (SSE3) kernels: Debian bookworm's 0.3.21
+ * does so on Sapphire Rapids, and its GEMM and Cholesky run 4–5× slower. So, unless the user chose
+ * one, name the family the CPU's flags support before the addon loads OpenBLAS. backendInfo()
+ * shows the core OpenBLAS ended up with.
+ */
+function chooseOpenBlasCore(): void {
+  if (process.platform !== 'linux' || process.arch !== 'x64' || process.env.OPENBLAS_CORETYPE !== undefined) return;
+  let flagsLine: string | undefined;
+  try {
+    flagsLine = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'latin1'))?.[1];
+  } catch {
+    return;
+  }
+  const core = flagsLine ? openBlasCoreFor(new Set(flagsLine.trim().split(/\s+/))) : undefined;
+  if (core) process.env.OPENBLAS_CORETYPE = core;
+}
+
 /** Loads the addon once per process (per worker thread), or throws NativeLoadError. */
 export function native(): NativeBinding {
   if (cached) return cached;
+  chooseOpenBlasCore();
   let file = path.join(packageRoot, 'build', 'Release', 'cfkit.node') + ' or prebuilds/' + `${process.platform}-${process.arch}/`;
   try {
     file = locate();

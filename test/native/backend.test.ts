@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { backendInfo, DeviceError, NativeLoadError, resolveDevice } from '../../lib';
-import { loadError } from '../../lib/native';
+import * as fs from 'node:fs';
+import { loadError, openBlasCoreFor } from '../../lib/native';
 
 describe('backend and loader', () => {
   test('backendInfo reports BLAS, SuiteSparse, threads and CUDA (found or why not)', () => {
@@ -34,6 +35,24 @@ describe('backend and loader', () => {
     expect(cuda.available).toBe(false);
     expect(cuda.reason).toMatch(/CFKIT_DEVICE=cpu/);
     expect(cuda.libraryLoaded).toBe(false);
+  });
+
+  test('OpenBLAS gets the kernel family the CPU supports unless the user chose one', () => {
+    expect(openBlasCoreFor(new Set(['sse3', 'avx', 'avx2', 'fma', 'avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl']))).toBe('SkylakeX');
+    expect(openBlasCoreFor(new Set(['avx2', 'fma', 'avx512f']))).toBe('Haswell');
+    expect(openBlasCoreFor(new Set(['sse3', 'avx']))).toBeUndefined();
+    const root = path.resolve(__dirname, '..', '..');
+    const blasIn = (extra: Record<string, string>) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, CFKIT_DEVICE: 'cpu', ...extra };
+      if (!('OPENBLAS_CORETYPE' in extra)) delete env.OPENBLAS_CORETYPE;
+      return execFileSync(process.execPath, ['-e', "console.log(require('./dist').backendInfo().cpu.blas)"], { cwd: root, env }).toString();
+    };
+    const auto = blasIn({});
+    if (!/DYNAMIC_ARCH/.test(auto)) return; // a BLAS that cannot switch kernels
+    const flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'latin1'))?.[1] ?? '';
+    const core = openBlasCoreFor(new Set(flags.trim().split(/\s+/)));
+    if (core) expect(auto).toContain(`core=${core}`);
+    expect(blasIn({ OPENBLAS_CORETYPE: 'Haswell' })).toContain('core=Haswell');
   });
 
   test('load errors name the platform, libc, the file and the fix', () => {
