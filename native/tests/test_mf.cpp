@@ -149,7 +149,7 @@ TEST(mf_pruning_rearranges_by_sparsity_and_prunes_lowest_energy_tails) {
     for (int64_t r = 0; r < s->rows; ++r)
       for (int d = 0; d < k; ++d) s->f32[r * k + d] = r % k < (d * 7) % k ? 0.f : (u01(rng) < 0.5f ? -1.f : 1.f);
   }
-  const std::vector<float> before = P.f32;
+  const std::vector<float> before(P.f32.begin(), P.f32.end());
   const std::vector<int> order = mf::rearrange_by_joint_sparsity(P, Q, 0.6, 2);
   for (int d = 0; d + 1 < k; ++d) CHECK((order[d] * 7) % k < (order[d + 1] * 7) % k);
   for (int d = 0; d < k; ++d) CHECK(P.f32[3 * k + d] == before[3 * k + order[d]]);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/context.hpp"
+#include "common/row_allocator.hpp"
 #include "mf/mf_prep.hpp"
 #include "model/model.hpp"
 #include "sparse/csr.hpp"
@@ -97,7 +98,7 @@ struct MfDeviceJob {
   std::vector<mf::Rating> ratings;
   std::vector<int32_t> user_group, item_group;  // by new id
   int user_groups = 1, item_groups = 1;
-  std::vector<float> p, q;
+  RowVector<float> p, q;  // host copies, in the CPU trainer's storage so pruning can swap them in
   // Pruning: active factors per row (by new id), and a flag the host sets after rewriting p, q and
   // these between epochs, so the device uploads them.
   bool pruned = false;

@@ -102,8 +102,14 @@ CFKIT_AVX2 float step_avx2(TP* p, TQ* q, int m, float r, float lr, float lu, flo
 // ---- AVX-512: 16 lanes; partial chunks through masks.
 
 CFKIT_AVX512 inline __mmask16 mask16(int n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
-CFKIT_AVX512 inline __m512 load16(const float* x, __mmask16 k) { return _mm512_maskz_loadu_ps(k, x); }
-CFKIT_AVX512 inline __m512 load16(const uint16_t* x, __mmask16 k) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, x)); }
+// Intel cores do not forward a store to a later masked load, which then waits for the store to
+// retire; Hogwild reloads a row it has just written, so full chunks use plain loads.
+CFKIT_AVX512 inline __m512 load16(const float* x, __mmask16 k) {
+  return k == 0xffff ? _mm512_loadu_ps(x) : _mm512_maskz_loadu_ps(k, x);
+}
+CFKIT_AVX512 inline __m512 load16(const uint16_t* x, __mmask16 k) {
+  return _mm512_cvtph_ps(k == 0xffff ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)) : _mm256_maskz_loadu_epi16(k, x));
+}
 // Masked stores are much slower than plain ones on some CPUs (AMD Zen), so full chunks and the
 // half chunks that pruned lengths (multiples of 8) leave use plain stores.
 CFKIT_AVX512 inline void store16(float* x, __mmask16 k, __m512 v) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/row_allocator.hpp"
 #include "mf/mf_kernels.hpp"
 
 namespace cfkit {
@@ -14,8 +15,8 @@ namespace mf {
 struct Side {
   int64_t rows = 0;
   int k = 0;
-  std::vector<float> f32;
-  std::vector<uint16_t> f16;
+  RowVector<float> f32;
+  RowVector<uint16_t> f16;
   std::vector<int32_t> group;     // per row (MASCOT)
   std::vector<uint8_t> group_f32; // per group: 1 once switched to fp32
   std::vector<uint16_t> length;   // active factors per row (pruning)
