@@ -155,16 +155,18 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
                         &igroup = order.item_group;
 
   // Blocks: a B x B grid over rating-balanced ranges; blocks of one wave never share a user or an
-  // item, so threads never race and a run is reproducible for a given thread count. B = 1 with one
-  // thread; otherwise at least 2 per thread and enough that one block's user and item rows (about
-  // (U + I)·k·bytes / B) stay in a 512 KiB share of L2.
+  // item, so threads never race and a run is reproducible for a given thread count. B is enough that
+  // one block's user and item rows (about (U + I)·k·bytes / B) stay in a 512 KiB share of L2 (up to
+  // 64), and at least 2 per thread. One thread gains from the locality as well (Netflix-shaped fp32:
+  // 1.01 -> 0.75 s per epoch).
   const int threads = ctx.threads();
   int B = 1;
   if (o.blocks > 0) {
     B = o.blocks;
-  } else if (threads > 1) {
+  } else {
     const double bytes = double(U + I) * k * (half ? 2.0 : 4.0);
-    B = std::max(2 * threads, std::min(64, static_cast<int>(std::ceil(bytes / (512.0 * 1024)))));
+    B = std::min(64, static_cast<int>(std::ceil(bytes / (512.0 * 1024))));
+    if (threads > 1) B = std::max(2 * threads, B);
   }
   const std::vector<int64_t> ustart = balanced_ranges(order.user_count, B), istart = balanced_ranges(order.item_count, B);
   const double mean = mf::rating_offset(ratings, o.center);
