@@ -287,13 +287,11 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
             local_active += m;
             if (!P.row_is_f32(x.u)) {
               for (int d = 0; d < m; ++d) grad[d] = e * q[d] - lu * p[d];
-              std::fill(grad.begin() + m, grad.end(), 0.f);
-              ustats[tid].add(P.group[x.u], grad.data(), k);
+              ustats[tid].add(P.group[x.u], grad.data(), m);
             }
             if (!Q.row_is_f32(x.i)) {
               for (int d = 0; d < m; ++d) grad[d] = e * p[d] - li * q[d];
-              std::fill(grad.begin() + m, grad.end(), 0.f);
-              istats[tid].add(Q.group[x.i], grad.data(), k);
+              istats[tid].add(Q.group[x.i], grad.data(), m);
             }
             update(p, q, m, e, lr, lu, li);
             P.store(x.u, p, m);

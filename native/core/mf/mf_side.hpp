@@ -89,17 +89,26 @@ inline float step_rows(Side& P, Side& Q, int64_t u, int64_t i, int m, float r, f
 }
 
 struct GroupStats {
+  int k;
   std::vector<double> sum;  // groups x k: Σ gradients
   std::vector<double> sq;   // groups: Σ ‖gradient‖²
-  GroupStats(int groups, int k) : sum(size_t(groups) * k, 0.0), sq(groups, 0.0) {}
-  void add(int g, const float* grad, int k) {
+  GroupStats(int groups, int k) : k(k), sum(size_t(groups) * k, 0.0), sq(groups, 0.0) {}
+  // Adds a gradient whose entries past m are zero. Four partial sums for ‖g‖², so the loop is not
+  // one chain of dependent double additions (it runs for every sampled update).
+  void add(int g, const float* grad, int m) {
     double* s = &sum[size_t(g) * k];
-    double n = 0;
-    for (int d = 0; d < k; ++d) {
+    double n[4] = {0, 0, 0, 0};
+    int d = 0;
+    for (; d + 4 <= m; d += 4)
+      for (int j = 0; j < 4; ++j) {
+        s[d + j] += grad[d + j];
+        n[j] += double(grad[d + j]) * grad[d + j];
+      }
+    for (; d < m; ++d) {
       s[d] += grad[d];
-      n += double(grad[d]) * grad[d];
+      n[0] += double(grad[d]) * grad[d];
     }
-    sq[g] += n;
+    sq[g] += (n[0] + n[1]) + (n[2] + n[3]);
   }
 };
 
