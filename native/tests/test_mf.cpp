@@ -2,6 +2,7 @@
 #include <cmath>
 #include <random>
 
+#include "common/row_allocator.hpp"
 #include "harness.hpp"
 #include "mf/mf.hpp"
 #include "mf/mf_kernels.hpp"
@@ -182,6 +183,17 @@ TEST(mf_pruning_rearranges_by_sparsity_and_prunes_lowest_energy_tails) {
     const double share = double(pruned) / (2.0 * 500 * k);
     CHECK(std::fabs(share - rate) < 0.03);
   }
+}
+
+TEST(factor_rows_start_on_cache_lines_and_large_arrays_on_2_mib) {
+  // Rows of 16 floats must not straddle cache lines, and large arrays are laid out for huge pages.
+  RowVector<float> small(1000), large(size_t(1) << 20);
+  RowVector<uint16_t> half(size_t(3) << 20);
+  CHECK(reinterpret_cast<uintptr_t>(small.data()) % 64 == 0);
+  CHECK(reinterpret_cast<uintptr_t>(large.data()) % (size_t(2) << 20) == 0);
+  CHECK(reinterpret_cast<uintptr_t>(half.data()) % (size_t(2) << 20) == 0);
+  large.assign(large.size(), 1.f);
+  CHECK(large.front() == 1.f && large.back() == 1.f);
 }
 
 TEST(mf_recovers_a_low_rank_matrix) {
