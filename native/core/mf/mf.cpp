@@ -50,8 +50,47 @@ std::vector<int64_t> balanced_ranges(const std::vector<int64_t>& counts_by_new_i
   return start;
 }
 
-inline int range_of(const std::vector<int64_t>& start, int64_t id) {
-  return static_cast<int>(std::upper_bound(start.begin(), start.end(), id) - start.begin()) - 1;
+// Range index of every id, given the ranges' starts.
+std::vector<int32_t> range_index(const std::vector<int64_t>& start) {
+  std::vector<int32_t> of(start.back());
+  for (size_t r = 0; r + 1 < start.size(); ++r) std::fill(of.begin() + start[r], of.begin() + start[r + 1], int32_t(r));
+  return of;
+}
+
+// Every rating as (new user, new item, r − offset), grouped by block of the B x B grid (block_ptr
+// gets B² + 1 offsets) and in a uniformly random order inside each block. Users are walked in
+// new-id order, so the scatter writes to the B blocks of one user range at a time, and each block
+// is then shuffled by its own generator, seeded from `seed` and the block: the order does not
+// depend on the thread count.
+std::vector<Rating> block_ratings(const Csr& ratings, const mf::CountOrder& c, double offset, const std::vector<int64_t>& ustart,
+                                  const std::vector<int64_t>& istart, uint64_t seed, int threads, std::vector<int64_t>& block_ptr) {
+  const int B = static_cast<int>(ustart.size()) - 1;
+  const std::vector<int32_t> urange = range_index(ustart), irange = range_index(istart);
+  std::vector<int32_t> old_user(ratings.rows);
+  for (int64_t u = 0; u < ratings.rows; ++u) old_user[c.user_new[u]] = static_cast<int32_t>(u);
+  block_ptr.assign(size_t(B) * B + 1, 0);
+  for (int64_t u = 0; u < ratings.rows; ++u) {
+    const int64_t row = int64_t(urange[c.user_new[u]]) * B;
+    for (int64_t p = ratings.indptr[u]; p < ratings.indptr[u + 1]; ++p) block_ptr[row + irange[c.item_new[ratings.indices[p]]] + 1]++;
+  }
+  for (size_t b = 0; b + 1 < block_ptr.size(); ++b) block_ptr[b + 1] += block_ptr[b];
+  std::vector<Rating> out(ratings.nnz());
+  std::vector<int64_t> next(block_ptr.begin(), block_ptr.end() - 1);
+  for (int64_t nu = 0; nu < ratings.rows; ++nu) {
+    const int64_t u = old_user[nu], row = int64_t(urange[nu]) * B;
+    for (int64_t p = ratings.indptr[u]; p < ratings.indptr[u + 1]; ++p) {
+      const int32_t ni = c.item_new[ratings.indices[p]];
+      out[next[row + irange[ni]]++] = {static_cast<int32_t>(nu), ni, static_cast<float>(double(ratings.values[p]) - offset)};
+    }
+  }
+  parallel_chunks(int64_t(B) * B, 16, threads, [&](int64_t b0, int64_t b1, int) {
+    for (int64_t b = b0; b < b1; ++b) {
+      mf::SplitMix mix{seed + 0x632be59bd9b4e019ull * uint64_t(b)};
+      mf::SplitMix rng{mix.next()};
+      for (int64_t t = block_ptr[b + 1] - 1; t > block_ptr[b]; --t) std::swap(out[t], out[block_ptr[b] + int64_t(rng.below(t - block_ptr[b] + 1))]);
+    }
+  });
+  return out;
 }
 
 }  // namespace
@@ -170,21 +209,8 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
   }
   const std::vector<int64_t> ustart = balanced_ranges(order.user_count, B), istart = balanced_ranges(order.item_count, B);
   const double mean = mf::rating_offset(ratings, o.center);
-  std::vector<Rating> all = mf::shuffled_ratings(ratings, order, mean, rng);
-  std::vector<int64_t> block_ptr(size_t(B) * B + 1, 0);
-  std::vector<int> block_of(all.size());
-  for (size_t t = 0; t < all.size(); ++t) {
-    block_of[t] = range_of(ustart, all[t].u) * B + range_of(istart, all[t].i);
-    block_ptr[block_of[t] + 1]++;
-  }
-  for (int b = 0; b < B * B; ++b) block_ptr[b + 1] += block_ptr[b];
-  std::vector<Rating> sorted(all.size());
-  {
-    std::vector<int64_t> next(block_ptr.begin(), block_ptr.end() - 1);
-    for (size_t t = 0; t < all.size(); ++t) sorted[next[block_of[t]]++] = all[t];
-  }
-  all.clear();
-  all.shrink_to_fit();
+  std::vector<int64_t> block_ptr;
+  const std::vector<Rating> sorted = block_ratings(ratings, order, mean, ustart, istart, rng.next(), threads, block_ptr);
 
   // Parameters.
   Side P, Q;
@@ -202,7 +228,7 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     Q.group_f32.assign(*std::max_element(igroup.begin(), igroup.end()) + 1, 0);
   }
   for (Side* s : {&P, &Q}) {
-    init_factors(rng, o.init_uniform, o.init_scale, o.init_std, k, s->f32.data(), s->f32.size());
+    init_factors(rng, o.init_uniform, o.init_scale, o.init_std, k, s->f32.data(), s->f32.size(), threads);
     if (half) {
       float_to_half(s->f32.data(), s->f16.data(), s->f32.size());
       // fp16 rows are the truth from here on; keep fp32 storage only where MASCOT may switch.

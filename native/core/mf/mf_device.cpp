@@ -64,8 +64,8 @@ MfTrainResult train_mf_on_device(const Csr& ratings, const Csr* valid, const MfO
   job.item_groups = order.item_group.back() + 1;
   job.p.resize(size_t(U) * k);
   job.q.resize(size_t(I) * k);
-  mf::init_factors(rng, o.init_uniform, o.init_scale, o.init_std, k, job.p.data(), job.p.size());
-  mf::init_factors(rng, o.init_uniform, o.init_scale, o.init_std, k, job.q.data(), job.q.size());
+  mf::init_factors(rng, o.init_uniform, o.init_scale, o.init_std, k, job.p.data(), job.p.size(), ctx.threads());
+  mf::init_factors(rng, o.init_uniform, o.init_scale, o.init_std, k, job.q.data(), job.q.size(), ctx.threads());
 
   job.pruned = pruning;
   if (pruning) {

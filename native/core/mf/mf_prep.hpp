@@ -7,6 +7,7 @@
 #include <numeric>
 #include <vector>
 
+#include "common/parallel.hpp"
 #include "mf/mf_kernels.hpp"
 #include "sparse/csr.hpp"
 
@@ -23,10 +24,6 @@ struct SplitMix {
     return z ^ (z >> 31);
   }
   double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
-  double normal() {
-    const double u1 = 1.0 - uniform(), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  }
   uint64_t below(uint64_t n) { return next() % n; }
 };
 
@@ -102,10 +99,28 @@ double validation_rmse(const Csr& valid, const CountOrder& c, double offset, int
   return std::sqrt(s / double(valid.nnz()));
 }
 
-// Initial factors, rows x k: N(0, std²) or U(0, scale·√(1/k)) as cuMF_SGD.
-inline void init_factors(SplitMix& rng, bool uniform, double scale, double std_dev, int k, float* out, size_t n) {
-  for (size_t t = 0; t < n; ++t)
-    out[t] = static_cast<float>(uniform ? rng.uniform() * scale * std::sqrt(1.0 / k) : rng.normal() * std_dev);
+// Initial factors, n = rows x k values: N(0, std²) or U(0, scale·√(1/k)) as cuMF_SGD. Each row
+// draws from its own generator, seeded from one draw of `rng` and the row, so rows are filled in
+// parallel with the same result on any number of threads; normals come in Box–Muller pairs.
+inline void init_factors(SplitMix& rng, bool uniform, double scale, double std_dev, int k, float* out, size_t n, int threads) {
+  const uint64_t seed = rng.next();
+  const int64_t rows = static_cast<int64_t>(n / size_t(k));
+  parallel_chunks(rows, 4096, threads, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      SplitMix mix{seed + 0x632be59bd9b4e019ull * uint64_t(r)};
+      SplitMix g{mix.next()};
+      float* row = out + size_t(r) * size_t(k);
+      if (uniform) {
+        for (int d = 0; d < k; ++d) row[d] = static_cast<float>(g.uniform() * scale * std::sqrt(1.0 / k));
+        continue;
+      }
+      for (int d = 0; d < k; d += 2) {
+        const double radius = std::sqrt(-2.0 * std::log(1.0 - g.uniform())) * std_dev, angle = 6.283185307179586 * g.uniform();
+        row[d] = static_cast<float>(radius * std::cos(angle));
+        if (d + 1 < k) row[d + 1] = static_cast<float>(radius * std::sin(angle));
+      }
+    }
+  });
 }
 
 }  // namespace mf
