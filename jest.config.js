@@ -8,4 +8,5 @@ module.exports = {
   maxWorkers: 1,
   testTimeout: 60000,
   setupFiles: ['<rootDir>/test/setup.ts'],
+  globalSetup: '<rootDir>/test/global-setup.ts',
 };

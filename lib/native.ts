@@ -228,9 +228,12 @@ export function openBlasCoreFor(flags: ReadonlySet<string>): string | undefined 
  * loads. Releases older than the CPU fall back to Prescott (SSE3) kernels: Debian bookworm's 0.3.21
  * does so on Sapphire Rapids, and its GEMM and Cholesky run 4–5× slower. So, unless the user chose
  * one, name the family the CPU's flags support before the addon loads OpenBLAS. backendInfo()
- * shows the core OpenBLAS ended up with.
+ * shows the core OpenBLAS ended up with. Hosts that give code a copy of process.env (Jest's test
+ * sandbox) or load cfkit first in a worker thread keep this from reaching OpenBLAS; there, set the
+ * variable beforehand or call this from the host's own process (see test/global-setup.ts).
+ * @internal
  */
-function chooseOpenBlasCore(): void {
+export function chooseOpenBlasCore(): void {
   if (process.platform !== 'linux' || process.arch !== 'x64' || process.env.OPENBLAS_CORETYPE !== undefined) return;
   let flagsLine: string | undefined;
   try {

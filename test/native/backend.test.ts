@@ -53,6 +53,8 @@ describe('backend and loader', () => {
     const core = openBlasCoreFor(new Set(flags.trim().split(/\s+/)));
     if (core) expect(auto).toContain(`core=${core}`);
     expect(blasIn({ OPENBLAS_CORETYPE: 'Haswell' })).toContain('core=Haswell');
+    // And in this Jest process, through test/global-setup.ts.
+    if (core && process.env.OPENBLAS_CORETYPE === core) expect(backendInfo().cpu.blas).toContain(`core=${core}`);
   });
 
   test('load errors name the platform, libc, the file and the fix', () => {
