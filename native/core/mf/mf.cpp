@@ -85,8 +85,7 @@ std::vector<Rating> block_ratings(const Csr& ratings, const mf::CountOrder& c, d
   }
   parallel_chunks(int64_t(B) * B, 16, threads, [&](int64_t b0, int64_t b1, int) {
     for (int64_t b = b0; b < b1; ++b) {
-      mf::SplitMix mix{seed + 0x632be59bd9b4e019ull * uint64_t(b)};
-      mf::SplitMix rng{mix.next()};
+      mf::SplitMix rng = mf::SplitMix::stream(seed, uint64_t(b));
       for (int64_t t = block_ptr[b + 1] - 1; t > block_ptr[b]; --t) std::swap(out[t], out[block_ptr[b] + int64_t(rng.below(t - block_ptr[b] + 1))]);
     }
   });

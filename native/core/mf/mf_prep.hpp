@@ -24,6 +24,12 @@ struct SplitMix {
     return z ^ (z >> 31);
   }
   double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
+  // An independent stream for part `index` of a job seeded with `seed` (a block, a factor row), so
+  // parts can be drawn on any thread in any order with the same result.
+  static SplitMix stream(uint64_t seed, uint64_t index) {
+    SplitMix mix{seed + 0x632be59bd9b4e019ull * index};
+    return SplitMix{mix.next()};
+  }
   uint64_t below(uint64_t n) { return next() % n; }
 };
 
@@ -107,8 +113,7 @@ inline void init_factors(SplitMix& rng, bool uniform, double scale, double std_d
   const int64_t rows = static_cast<int64_t>(n / size_t(k));
   parallel_chunks(rows, 4096, threads, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
-      SplitMix mix{seed + 0x632be59bd9b4e019ull * uint64_t(r)};
-      SplitMix g{mix.next()};
+      SplitMix g = SplitMix::stream(seed, uint64_t(r));
       float* row = out + size_t(r) * size_t(k);
       if (uniform) {
         for (int d = 0; d < k; ++d) row[d] = static_cast<float>(g.uniform() * scale * std::sqrt(1.0 / k));
