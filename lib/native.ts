@@ -223,6 +223,17 @@ export function openBlasCoreFor(flags: ReadonlySet<string>): string | undefined 
   return undefined;
 }
 
+/** @internal The family for this machine's CPU (Linux x86-64 only), or undefined. */
+export function openBlasCoreForThisCpu(): string | undefined {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  try {
+    const flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'latin1'))?.[1];
+    return flags ? openBlasCoreFor(new Set(flags.trim().split(/\s+/))) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * OpenBLAS built with DYNAMIC_ARCH (Debian's, for one) picks its kernels from the CPU model when it
  * loads. Releases older than the CPU fall back to Prescott (SSE3) kernels: Debian bookworm's 0.3.21
@@ -234,14 +245,8 @@ export function openBlasCoreFor(flags: ReadonlySet<string>): string | undefined 
  * @internal
  */
 export function chooseOpenBlasCore(): void {
-  if (process.platform !== 'linux' || process.arch !== 'x64' || process.env.OPENBLAS_CORETYPE !== undefined) return;
-  let flagsLine: string | undefined;
-  try {
-    flagsLine = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'latin1'))?.[1];
-  } catch {
-    return;
-  }
-  const core = flagsLine ? openBlasCoreFor(new Set(flagsLine.trim().split(/\s+/))) : undefined;
+  if (process.env.OPENBLAS_CORETYPE !== undefined) return;
+  const core = openBlasCoreForThisCpu();
   if (core) process.env.OPENBLAS_CORETYPE = core;
 }
 

@@ -220,6 +220,19 @@ TEST(mf_one_thread_is_reproducible_and_prune_rate_zero_is_identical) {
   CHECK(a.model->p() == c.model->p());
 }
 
+TEST(mf_results_do_not_depend_on_the_thread_count) {
+  // Blocks are shuffled and factor rows initialised from per-part streams, and one wave's blocks
+  // share no row, so with the grid fixed one thread and three train the same factors.
+  Csr train = low_rank(200, 150, 54, nullptr);
+  MfOptions o = small_options();
+  o.epochs = 6;
+  o.blocks = 6;
+  TrainContext c1(1, nullptr, nullptr), c3(3, nullptr, nullptr);
+  MfTrainResult a = train_mf(train, nullptr, o, c1, nullptr);
+  MfTrainResult b = train_mf(train, nullptr, o, c3, nullptr);
+  CHECK(a.model->p() == b.model->p() && a.model->q() == b.model->q());
+}
+
 TEST(mf_fp16_and_mascot_train_and_pruning_skips_factors) {
   Csr hold;
   Csr train = low_rank(300, 200, 53, &hold);

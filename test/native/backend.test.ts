@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { backendInfo, DeviceError, NativeLoadError, resolveDevice } from '../../lib';
-import * as fs from 'node:fs';
-import { loadError, openBlasCoreFor } from '../../lib/native';
+import { loadError, openBlasCoreFor, openBlasCoreForThisCpu } from '../../lib/native';
 
 describe('backend and loader', () => {
   test('backendInfo reports BLAS, SuiteSparse, threads and CUDA (found or why not)', () => {
@@ -49,8 +48,7 @@ describe('backend and loader', () => {
     };
     const auto = blasIn({});
     if (!/DYNAMIC_ARCH/.test(auto)) return; // a BLAS that cannot switch kernels
-    const flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'latin1'))?.[1] ?? '';
-    const core = openBlasCoreFor(new Set(flags.trim().split(/\s+/)));
+    const core = openBlasCoreForThisCpu();
     if (core) expect(auto).toContain(`core=${core}`);
     expect(blasIn({ OPENBLAS_CORETYPE: 'Haswell' })).toContain('core=Haswell');
     // And in this Jest process, through test/global-setup.ts.

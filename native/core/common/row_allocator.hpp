@@ -27,10 +27,11 @@ struct RowAllocator {
     if (n > size_t(-1) / sizeof(T) - kHuge) throw std::bad_alloc();
     const size_t bytes = n * sizeof(T);
     const size_t align = bytes >= kHuge ? kHuge : 64;
-    void* p = std::aligned_alloc(align, (bytes + align - 1) / align * align);  // size: a multiple of align
+    const size_t size = (bytes + align - 1) / align * align;  // aligned_alloc wants a multiple of align
+    void* p = std::aligned_alloc(align, size);
     if (!p) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (align == kHuge) madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);  // a hint; failure is harmless
+    if (align == kHuge) madvise(p, size, MADV_HUGEPAGE);  // a hint; failure is harmless
 #endif
     return static_cast<T*>(p);
   }
