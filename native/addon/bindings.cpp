@@ -322,6 +322,7 @@ Napi::Value mf_fit(const Napi::CallbackInfo& info) {
     m.center = bool_field(o, "center", false);
     m.prune_rate = number_field(o, "pruneRate", 0);
     m.prune_rearrange_every = static_cast<int>(number_field(o, "rearrangeEvery", m.prune_rearrange_every));
+    m.blocks = static_cast<int>(number_field(o, "blocks", 0));
     cfkit::MfDeviceTrain device;
     if (bool_field(o, "cuda", false)) device = mf_device_train();
     std::shared_ptr<cfkit::Csr> valid;

@@ -30,6 +30,17 @@ describe('MatrixFactorization', () => {
     for (const m of [a, b, c]) m.dispose();
   });
 
+  test('the block grid is a choice: factors do not depend on the thread count, and any grid fits', async () => {
+    const one = await MatrixFactorization.fit(train, { ...opts, epochs: 8, blocks: 6, threads: 1 });
+    const two = await MatrixFactorization.fit(train, { ...opts, epochs: 8, blocks: 6, threads: 2 });
+    expect(Array.from(two.predict([1, 2, 3], [4, 5, 6]))).toEqual(Array.from(one.predict([1, 2, 3], [4, 5, 6])));
+    const single = await MatrixFactorization.fit(train, { ...opts, blocks: 1 });
+    expect(single.rmse(heldOut).rmse).toBeLessThan(0.25);
+    for (const m of [one, two, single]) m.dispose();
+    await expect(MatrixFactorization.fit(train, { blocks: 0 })).rejects.toBeInstanceOf(InputError);
+    await expect(MatrixFactorization.fit(train, { blocks: 2.5 })).rejects.toBeInstanceOf(InputError);
+  });
+
   test('fp16, MASCOT and pruning train to a good fit', async () => {
     const fp32 = await MatrixFactorization.fit(train, opts);
     const base = fp32.rmse(heldOut).rmse;

@@ -20,9 +20,9 @@ enum class MfPrecision { Fp32, Fp16, Mascot };
 struct MfOptions {
   int factors = 128;
   int epochs = 20;
-  double lr_alpha = 0.025;  // η_t = α / (1 + β·t^1.5), t = epoch
+  double lr_alpha = 0.02;   // η_t = α / (1 + β·t^1.5), t = epoch
   double lr_beta = 0.05;
-  double l2_user = 0.05, l2_item = 0.05;
+  double l2_user = 0.045, l2_item = 0.045;
   double init_std = 0.02;   // N(0, init_std²)
   bool init_uniform = false; // U(0, init_scale·√(1/k)) as cuMF_SGD instead
   double init_scale = 1.0;
@@ -35,7 +35,7 @@ struct MfOptions {
   bool center = false;              // learn r − μ (μ = mean training rating) and predict μ + p·q
   double prune_rate = 0;            // share of stored factors cut at each rearrangement (mf_pruning.hpp)
   int prune_rearrange_every = 5;    // epochs between rearrangements
-  int blocks = 0;                   // grid side B (0: enough that a block's factors fit in L2)
+  int blocks = 0;                   // grid side B (0: chosen from the cache size and rating count, mf.cpp)
 };
 
 struct MfEpoch {
