@@ -28,7 +28,9 @@ export interface InfiniteAEOptions extends RunOptions {
   dtype?: 'float32' | 'float64';
   /**
    * 'auto' (default) | 'cpu' | 'cuda'. 'cuda' computes the kernel and solve on the GPU (float32, cuBLAS
-   * loaded at run time) and scores on the CPU. 'auto' stays on the CPU until the GPU path has been
+   * loaded at run time) and keeps the support rows and α there, so scoring and recommending run on the
+   * GPU too (batches of up to 1,024 rows: two GEMMs and our NTK kernel); `dispose()` frees the device
+   * memory. A saved model loads for CPU scoring. 'auto' stays on the CPU until the GPU path has been
    * checked against it on real hardware; `info.deviceReason` says so.
    */
   device?: Device;

@@ -191,7 +191,10 @@ Napi::Value infae_fit(const Napi::CallbackInfo& info) {
     auto res = std::make_shared<cfkit::InfAeFitResult>();
     return start_job(
         env, "cfkit.infaeFit", job_options(info[2]),
-        [xs, opts, vin, vtg, res](cfkit::TrainContext& ctx) { *res = cfkit::fit_infae(*xs, opts, vin.get(), vtg.get(), ctx); },
+        [xs, opts, vin, vtg, res](cfkit::TrainContext& ctx) {
+          *res = cfkit::fit_infae(*xs, opts, vin.get(), vtg.get(), ctx);
+          if (opts.device_solve) res->model->set_device_score(infae_device_score(*res->model));
+        },
         [res](Napi::Env e) -> Napi::Value {
           Napi::Object r = Napi::Object::New(e);
           r.Set("model", ModelHandle::wrap(e, res->model));

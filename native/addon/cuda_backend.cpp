@@ -13,6 +13,7 @@ namespace {
 
 CudaInfaeSolve g_infae_solve = nullptr;
 CudaMfTrain g_mf_train = nullptr;
+CudaInfaeScorerApi g_infae_scorer;
 
 std::string own_directory() {
   Dl_info info;
@@ -43,7 +44,12 @@ CudaStatus discover() {
   auto load_cublas = reinterpret_cast<int (*)(const char*, cfkit_cublas_status*)>(dlsym(lib, "cfkit_cublas_load"));
   auto infae_solve = reinterpret_cast<CudaInfaeSolve>(dlsym(lib, "cfkit_cuda_infae_solve"));
   auto mf_train = reinterpret_cast<CudaMfTrain>(dlsym(lib, "cfkit_cuda_mf_train"));
-  if (!abi || !probe || !load_cublas || !infae_solve || !mf_train || abi() != CFKIT_CUDA_ABI) {
+  CudaInfaeScorerApi scorer;
+  scorer.create = reinterpret_cast<decltype(scorer.create)>(dlsym(lib, "cfkit_cuda_infae_scorer_create"));
+  scorer.score = reinterpret_cast<decltype(scorer.score)>(dlsym(lib, "cfkit_cuda_infae_score"));
+  scorer.destroy = reinterpret_cast<decltype(scorer.destroy)>(dlsym(lib, "cfkit_cuda_infae_scorer_free"));
+  if (!abi || !probe || !load_cublas || !infae_solve || !mf_train || !scorer.create || !scorer.score || !scorer.destroy ||
+      abi() != CFKIT_CUDA_ABI) {
     s.reason = "GPU backend " + s.library_path + " does not match this cfkit.node (rebuild both)";
     return s;
   }
@@ -74,12 +80,14 @@ CudaStatus discover() {
   s.available = true;
   g_infae_solve = infae_solve;
   g_mf_train = mf_train;
+  g_infae_scorer = scorer;
   return s;
 }
 
 }  // namespace
 
 CudaInfaeSolve cuda_infae_solve() { return cuda_status().available ? g_infae_solve : nullptr; }
+CudaInfaeScorerApi cuda_infae_scorer() { return cuda_status().available ? g_infae_scorer : CudaInfaeScorerApi{}; }
 CudaMfTrain cuda_mf_train() { return cuda_status().available ? g_mf_train : nullptr; }
 
 const CudaStatus& cuda_status() {

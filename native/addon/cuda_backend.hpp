@@ -33,6 +33,13 @@ const CudaStatus& cuda_status();
 // The backend's ∞-AE solver, or nullptr unless cuda_status().available.
 using CudaInfaeSolve = int (*)(const cfkit_cuda_infae_input*, cfkit_cuda_infae_output*, char*, size_t);
 CudaInfaeSolve cuda_infae_solve();
+// The backend's ∞-AE scorer entry points, or nullptrs unless cuda_status().available.
+struct CudaInfaeScorerApi {
+  int (*create)(const cfkit_cuda_infae_input*, const float*, cfkit_cuda_infae_scorer**, char*, size_t) = nullptr;
+  int (*score)(cfkit_cuda_infae_scorer*, int64_t, const int64_t*, const int32_t*, const float*, float*, char*, size_t) = nullptr;
+  void (*destroy)(cfkit_cuda_infae_scorer*) = nullptr;
+};
+CudaInfaeScorerApi cuda_infae_scorer();
 // The backend's MF trainer, or nullptr unless cuda_status().available.
 using CudaMfTrain = int (*)(const cfkit_cuda_mf_problem*, const cfkit_cuda_mf_params*, cfkit_cuda_mf_epoch_fn, void*, char*,
                             size_t);

@@ -2,7 +2,9 @@
 
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "cuda_backend.hpp"
@@ -32,6 +34,28 @@ cfkit::InfAeDeviceSolve infae_device_solve() {
     sec.kernel += out.seconds_kernel;
     sec.solve += out.seconds_solve;
     return alpha_t;
+  };
+}
+
+cfkit::InfAeDeviceScore infae_device_score(const cfkit::InfAeModel& model) {
+  const CudaInfaeScorerApi api = cuda_infae_scorer();
+  if (!api.create) fail(ErrorCode::Device, "∞-AE scoring on CUDA was requested but the GPU backend is not usable: " + cuda_status().reason);
+  const cfkit::Csr& xs = model.support();
+  cfkit_cuda_infae_input in{xs.rows, xs.cols, xs.indptr.data(), xs.indices.data(), xs.values.data(), 0.0};
+  cfkit_cuda_infae_scorer* raw = nullptr;
+  char error[512] = {0};
+  if (api.create(&in, model.alpha_t().data(), &raw, error, sizeof error) != 0)
+    fail(ErrorCode::Device, std::string("∞-AE: uploading the model for GPU scoring failed: ") + error);
+  std::shared_ptr<cfkit_cuda_infae_scorer> scorer(raw, api.destroy);
+  auto score = api.score;
+  return [scorer, score](const cfkit::Csr& inputs, int64_t begin, int64_t end, float* out) {
+    const int64_t base = inputs.indptr[begin];
+    std::vector<int64_t> indptr(end - begin + 1);
+    for (int64_t r = begin; r <= end; ++r) indptr[r - begin] = inputs.indptr[r] - base;
+    char err[512] = {0};
+    if (score(scorer.get(), end - begin, indptr.data(), inputs.indices.data() + base, inputs.values.data() + base, out, err,
+              sizeof err) != 0)
+      fail(ErrorCode::Device, std::string("∞-AE scoring on the GPU failed: ") + err);
   };
 }
 

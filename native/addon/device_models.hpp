@@ -7,6 +7,9 @@
 namespace cfkit_addon {
 
 cfkit::InfAeDeviceSolve infae_device_solve();
+// Uploads a fitted ∞-AE model's support rows and α and returns its GPU scorer; the device memory is
+// freed with the last copy of the returned function (the model's dispose()).
+cfkit::InfAeDeviceScore infae_device_score(const cfkit::InfAeModel& model);
 cfkit::MfDeviceTrain mf_device_train();
 
 }  // namespace cfkit_addon

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFKIT_CUDA_ABI 4
+#define CFKIT_CUDA_ABI 5
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,6 +63,16 @@ typedef struct cfkit_cuda_infae_output {
  * -1: a CUDA/cuBLAS failure or too little device memory, described in error. */
 int cfkit_cuda_infae_solve(const cfkit_cuda_infae_input* in, cfkit_cuda_infae_output* out, char* error,
                            size_t error_len);
+
+/* ∞-AE scoring on the GPU: the support rows and α are uploaded once (lambda is ignored), then each
+ * call scores CSR input rows: out (rows x items, row-major) = NTK(inputs, support) · α. Calls on
+ * one scorer are serialised. 0 on success, -1 with error written otherwise. */
+typedef struct cfkit_cuda_infae_scorer cfkit_cuda_infae_scorer;
+int cfkit_cuda_infae_scorer_create(const cfkit_cuda_infae_input* support, const float* alpha_t,
+                                   cfkit_cuda_infae_scorer** out, char* error, size_t error_len);
+int cfkit_cuda_infae_score(cfkit_cuda_infae_scorer* scorer, int64_t rows, const int64_t* indptr, const int32_t* indices,
+                           const float* values, float* out, char* error, size_t error_len);
+void cfkit_cuda_infae_scorer_free(cfkit_cuda_infae_scorer* scorer);
 
 /* Matrix factorization by batch-Hogwild SGD on the GPU (cuMF_SGD's layout: one warp per update, 128
  * consecutive ratings from a random start per batch), with fp32, fp16 or MASCOT storage. */

@@ -12,6 +12,8 @@
 #include <exception>
 #include <string>
 
+#include "cublas_loader.hpp"
+
 namespace cfkit {
 namespace cuda {
 
@@ -36,6 +38,18 @@ struct DeviceBuffer {
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   void upload(const T* host, size_t n) { check(cudaMemcpy(p, host, n * sizeof(T), cudaMemcpyHostToDevice), "copy to the device"); }
   void download(T* host, size_t n) const { check(cudaMemcpy(host, p, n * sizeof(T), cudaMemcpyDeviceToHost), "copy to the host"); }
+};
+
+// A cuBLAS handle for one entry point's work.
+struct BlasHandle {
+  const CublasApi* api;
+  cublasHandle h = nullptr;
+  explicit BlasHandle(const CublasApi* a) : api(a) { check_blas(api->create(&h), "cublasCreate"); }
+  ~BlasHandle() {
+    if (h) api->destroy(h);
+  }
+  BlasHandle(const BlasHandle&) = delete;
+  BlasHandle& operator=(const BlasHandle&) = delete;
 };
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -17,16 +17,20 @@
 #include "cublas_loader.hpp"
 #include "cuda_api.h"
 #include "device_util.hpp"
+#include "infae_kernels.cuh"
 
 namespace {
 
 using cfkit::cuda::check;
 using cfkit::cuda::check_blas;
+using cfkit::cuda::BlasHandle;
 using cfkit::cuda::CublasApi;
 using cfkit::cuda::cublasHandle;
 using cfkit::cuda::DeviceBuffer;
 using cfkit::cuda::Failure;
 using cfkit::cuda::grid_for;
+using cfkit::cuda::ntk_value;
+using cfkit::cuda::scatter_rows;
 using cfkit::cuda::seconds_since;
 
 constexpr int kPanel = 64;  // diagonal blocks of 64 x 64 floats: 16 KiB of shared memory
@@ -34,22 +38,6 @@ constexpr int kPanel = 64;  // diagonal blocks of 64 x 64 floats: 16 KiB of shar
 // cuBLAS enum values (cublas_api.h), spelled out since the header is not used.
 enum { kSideLeft = 0, kSideRight = 1, kLower = 0, kOpN = 0, kOpT = 1, kNonUnit = 0 };
 
-struct BlasHandle {
-  const CublasApi* api;
-  cublasHandle h = nullptr;
-  explicit BlasHandle(const CublasApi* a) : api(a) { check_blas(api->create(&h), "cublasCreate"); }
-  ~BlasHandle() {
-    if (h) api->destroy(h);
-  }
-};
-
-// One block per user row (grid-stride): X[u, i] = value.
-__global__ void scatter_rows(int64_t users, const int64_t* indptr, const int32_t* indices, const float* values,
-                             float* x) {
-  for (int64_t u = blockIdx.x; u < users; u += gridDim.x)
-    for (int64_t p = indptr[u] + threadIdx.x; p < indptr[u + 1]; p += blockDim.x)
-      x[u + int64_t(indices[p]) * users] = values[p];
-}
 
 // c[u] = 2·K_uu/items + 0.01 (the NTK's self term) from the Gram diagonal.
 __global__ void ntk_self(int64_t n, const float* k, double inv_items, double* c) {
@@ -57,20 +45,10 @@ __global__ void ntk_self(int64_t n, const float* k, double inv_items, double* c)
     c[u] = 2.0 * double(k[u + u * n]) * inv_items + 0.01;
 }
 
-// The NTK of the one-hidden-layer autoencoder (ALGORITHMS.md §3.1), in place on the lower triangle:
-// one block per column j, threads over the rows i >= j. Double precision, as the CPU path.
+// The NTK in place on the lower triangle: one block per column j, threads over the rows i >= j.
 __global__ void ntk_lower(int64_t n, float* k, const double* c, double inv_items) {
-  const double pi = 3.14159265358979323846;
   for (int64_t j = blockIdx.x; j < n; j += gridDim.x)
-    for (int64_t i = j + threadIdx.x; i < n; i += blockDim.x) {
-      float* kij = k + i + j * n;
-      const double s1 = 2.0 * double(*kij) * inv_items + 0.01;
-      const double root = sqrt(c[i] * c[j]);
-      const double x = fmin(1.0, s1 / root);
-      const double theta = acos(x);
-      const double sine = root * sqrt(fmax(0.0, 1.0 - x * x));
-      *kij = float((sine + 2.0 * (pi - theta) * s1) / pi + 0.01);
-    }
+    for (int64_t i = j + threadIdx.x; i < n; i += blockDim.x) k[i + j * n] = ntk_value(k[i + j * n], c[i], c[j], inv_items);
 }
 
 __global__ void copy_diagonal(int64_t n, const float* k, float* d) {

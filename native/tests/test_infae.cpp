@@ -7,6 +7,7 @@
 
 #include "harness.hpp"
 #include "infae/infae.hpp"
+#include "model/recommend.hpp"
 #include "util.hpp"
 
 using namespace cfkit;
@@ -47,6 +48,30 @@ TEST(infae_scores_solve_the_regularised_system) {
       worst = std::max(worst, std::fabs(lhs - xui));
     }
   CHECK(worst < 1e-4);
+}
+
+// A model on a device scores through its hook (the GPU scorer in the addon); recommend() masks and
+// ranks what the hook returns exactly as it does the CPU's scores.
+TEST(infae_device_score_hook_serves_recommend) {
+  Csr x = cfkit_test::random_binary(80, 40, 7, 5);
+  TrainContext ctx(2, nullptr, nullptr);
+  InfAeFitOptions o;
+  o.lambdas = {3.0};
+  InfAeFitResult r = fit_infae(x, o, nullptr, nullptr, ctx);
+  const TopK cpu = recommend(*r.model, x, 5, true, nullptr, ctx, nullptr);
+  Buffer<float> alpha_copy(r.model->alpha_t().size());
+  std::copy(r.model->alpha_t().data(), r.model->alpha_t().data() + alpha_copy.size(), alpha_copy.data());
+  auto twin = std::make_shared<InfAeModel>(x, std::move(alpha_copy));
+  auto calls = std::make_shared<int64_t>(0);
+  r.model->set_device_score([twin, calls](const Csr& in, int64_t b, int64_t e, float* out) {
+    __atomic_add_fetch(calls.get(), e - b, __ATOMIC_RELAXED);
+    twin->score(in, nullptr, b, e, out);
+  });
+  CHECK(r.model->scores_on_device());
+  const TopK dev = recommend(*r.model, x, 5, true, nullptr, ctx, nullptr);
+  CHECK(*calls == x.rows);
+  CHECK(dev.ids == cpu.ids);
+  CHECK(dev.scores == cpu.scores);
 }
 
 // The blocked Cholesky loop the GPU path runs, driven here by the system BLAS, against LAPACK.

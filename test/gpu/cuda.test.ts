@@ -1,4 +1,6 @@
-import { backendInfo, InfiniteAE, MatrixFactorization, syntheticInteractions } from '../../lib';
+import * as path from 'node:path';
+import { backendInfo, InfiniteAE, load, MatrixFactorization, syntheticInteractions } from '../../lib';
+import { tmpDir } from '../helpers/data';
 import { lowRank } from '../helpers/ratings';
 
 // Runs only where a CUDA device and cuBLAS are usable (the lent GPU machines); skipped elsewhere.
@@ -32,6 +34,26 @@ describeGpu('CUDA backend', () => {
     let same = 0;
     for (let r = 0; r < ra.rows; r++) same += ra.items(r).filter((i) => rb.items(r).includes(i)).length;
     expect(same / (10 * ra.rows)).toBeGreaterThanOrEqual(0.95);
+    cpu.dispose();
+    gpu.dispose();
+  });
+
+  // The same α scored on both sides: the GPU scorer (two GEMMs and the NTK kernel, batches of 1024
+  // rows) against the CPU scorer of the saved and reloaded model.
+  test('∞-AE batched GPU scoring equals CPU scoring of the same model', async () => {
+    const data = syntheticInteractions({ users: 2600, items: 300, meanInteractions: 15, clusters: 6, seed: 5 });
+    const gpu = await InfiniteAE.fit(data, { lambda: 5, device: 'cuda' });
+    const file = path.join(tmpDir(), 'infae-gpu.cfkit');
+    await gpu.save(file);
+    const cpu = (await load(file)) as InfiniteAE;
+    const a = await cpu.score(data);
+    const b = await gpu.score(data);
+    let worst = 0, scale = 0;
+    for (let t = 0; t < a.length; t++) {
+      worst = Math.max(worst, Math.abs(a[t] - b[t]));
+      scale = Math.max(scale, Math.abs(a[t]));
+    }
+    expect(worst).toBeLessThanOrEqual(1e-4 * scale);
     cpu.dispose();
     gpu.dispose();
   });

@@ -159,6 +159,7 @@ void InfAeModel::kernel_rows(const Csr& inputs, int64_t begin, int64_t end, floa
 }
 
 void InfAeModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
+  if (device_score_) return device_score_(inputs, begin, end, out);
   const int64_t ns = support_.rows, ni = support_.cols, b = end - begin;
   std::vector<float> k(b * ns);
   kernel_rows(inputs, begin, end, k.data());

@@ -21,6 +21,10 @@ double ntk_self(double dot, int64_t n_items);
 // K(u,v) from <x_u, x_v> and the two c's (reference implementation, double precision).
 double ntk_entry(double dot, double c_u, double c_v, int64_t n_items);
 
+// Scores rows [begin, end) of inputs into out ((end - begin) x items) somewhere else (the GPU);
+// throws cfkit::Error on failure. Called from several threads at once.
+using InfAeDeviceScore = std::function<void(const Csr& inputs, int64_t begin, int64_t end, float* out)>;
+
 class InfAeModel : public Model {
  public:
   // support: n_s x items (binary rows), alpha_t: items x n_s (α transposed, row-major).
@@ -34,12 +38,16 @@ class InfAeModel : public Model {
   const Buffer<float>& alpha_t() const { return alpha_t_; }
   // Kernel rows K(rows of inputs [begin, end), support) into out ((end-begin) x n_s).
   void kernel_rows(const Csr& inputs, int64_t begin, int64_t end, float* out) const;
+  // From here on score() runs on the device (the model keeps its host copy for saving).
+  void set_device_score(InfAeDeviceScore f) { device_score_ = std::move(f); }
+  bool scores_on_device() const { return static_cast<bool>(device_score_); }
 
  private:
   Csr support_;
   Csr support_t_;           // items x n_s
   std::vector<double> c_;   // Σ1(v,v) of every support row
   Buffer<float> alpha_t_;
+  InfAeDeviceScore device_score_;
 };
 
 struct InfAeStepSeconds {

@@ -1,0 +1,35 @@
+// Device code shared by ∞-AE's GPU solve and its GPU scorer.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace cfkit {
+namespace cuda {
+
+namespace {
+
+// Dense rows from CSR, column-major with leading dimension `rows`: x[u + i·rows] = value. One
+// block per row (grid-stride); x must be zeroed first.
+__global__ void scatter_rows(int64_t rows, const int64_t* indptr, const int32_t* indices, const float* values, float* x) {
+  for (int64_t u = blockIdx.x; u < rows; u += gridDim.x)
+    for (int64_t p = indptr[u] + threadIdx.x; p < indptr[u + 1]; p += blockDim.x)
+      x[u + int64_t(indices[p]) * rows] = values[p];
+}
+
+}  // namespace
+
+// K(u, v) of the one-hidden-layer autoencoder's NTK (ALGORITHMS.md §3.1) from <x_u, x_v> and the
+// self terms c_u, c_v (2·<x,x>/items + 0.01), in double as the CPU path.
+__device__ inline float ntk_value(float dot, double c_u, double c_v, double inv_items) {
+  const double pi = 3.14159265358979323846;
+  const double s1 = 2.0 * double(dot) * inv_items + 0.01;
+  const double root = sqrt(c_u * c_v);
+  const double x = fmin(1.0, s1 / root);
+  const double theta = acos(x);
+  const double sine = root * sqrt(fmax(0.0, 1.0 - x * x));
+  return float((sine + 2.0 * (pi - theta) * s1) / pi + 0.01);
+}
+
+}  // namespace cuda
+}  // namespace cfkit
