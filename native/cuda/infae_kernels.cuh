@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "device_util.hpp"
+
 namespace cfkit {
 namespace cuda {
 
@@ -15,6 +17,23 @@ __global__ void scatter_rows(int64_t rows, const int64_t* indptr, const int32_t*
   for (int64_t u = blockIdx.x; u < rows; u += gridDim.x)
     for (int64_t p = indptr[u] + threadIdx.x; p < indptr[u + 1]; p += blockDim.x)
       x[u + int64_t(indices[p]) * rows] = values[p];
+}
+
+// Host side: uploads CSR rows (indptr starting at 0) and writes them dense into x (device memory,
+// rows x cols column-major).
+inline void densify_rows(int64_t rows, int64_t cols, const int64_t* indptr, const int32_t* indices, const float* values,
+                         float* x) {
+  const int64_t nnz = indptr[rows];
+  DeviceBuffer<int64_t> d_indptr(rows + 1, "cudaMalloc");
+  DeviceBuffer<int32_t> d_indices(nnz, "cudaMalloc");
+  DeviceBuffer<float> d_values(nnz, "cudaMalloc");
+  d_indptr.upload(indptr, rows + 1);
+  d_indices.upload(indices, nnz);
+  d_values.upload(values, nnz);
+  check(cudaMemset(x, 0, sizeof(float) * size_t(rows) * size_t(cols)), "cudaMemset");
+  scatter_rows<<<grid_for(rows, 1), 128>>>(rows, d_indptr.p, d_indices.p, d_values.p, x);
+  check(cudaGetLastError(), "scatter kernel");
+  check(cudaDeviceSynchronize(), "scatter kernel");
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ using cfkit::cuda::DeviceBuffer;
 using cfkit::cuda::Failure;
 using cfkit::cuda::grid_for;
 using cfkit::cuda::ntk_value;
-using cfkit::cuda::scatter_rows;
+using cfkit::cuda::densify_rows;
 
 enum { kOpN = 0, kOpT = 1 };
 
@@ -72,11 +72,10 @@ struct CsrSlice {
   std::vector<int64_t> indptr;
   const int32_t* indices;
   const float* values;
-  int64_t nnz;
 };
 
 CsrSlice slice(const int64_t* indptr, const int32_t* indices, const float* values, int64_t begin, int64_t end) {
-  CsrSlice s{std::vector<int64_t>(end - begin + 1), indices + indptr[begin], values + indptr[begin], indptr[end] - indptr[begin]};
+  CsrSlice s{std::vector<int64_t>(end - begin + 1), indices + indptr[begin], values + indptr[begin]};
   for (int64_t r = begin; r <= end; ++r) s.indptr[r - begin] = indptr[r] - indptr[begin];
   return s;
 }
@@ -84,7 +83,7 @@ CsrSlice slice(const int64_t* indptr, const int32_t* indices, const float* value
 void create(const cfkit_cuda_infae_input& in, const float* alpha_t, cfkit_cuda_infae_scorer& s) {
   s.api = cfkit::cuda::cublas();
   if (!s.api) throw Failure{"cuBLAS is not loaded"};
-  const int64_t n = in.users, m = in.items, nnz = in.indptr[n];
+  const int64_t n = in.users, m = in.items;
   if (n > INT32_MAX || m > INT32_MAX || kBatch * std::max(n, m) > INT32_MAX)
     throw Failure{"∞-AE scoring on the GPU: dimensions exceed cuBLAS's 32-bit interface"};
   size_t free_bytes = 0, total_bytes = 0;
@@ -102,16 +101,7 @@ void create(const cfkit_cuda_infae_input& in, const float* alpha_t, cfkit_cuda_i
   check(cudaMemcpy(s.alpha, alpha_t, sizeof(float) * size_t(n) * m, cudaMemcpyHostToDevice), "copy α to the device");
   const std::vector<double> c = self_terms(n, m, in.indptr, in.values);
   check(cudaMemcpy(s.c, c.data(), sizeof(double) * size_t(n), cudaMemcpyHostToDevice), "copy to the device");
-  DeviceBuffer<int64_t> indptr(n + 1, "cudaMalloc");
-  DeviceBuffer<int32_t> indices(nnz, "cudaMalloc");
-  DeviceBuffer<float> values(nnz, "cudaMalloc");
-  indptr.upload(in.indptr, n + 1);
-  indices.upload(in.indices, nnz);
-  values.upload(in.values, nnz);
-  check(cudaMemset(s.x, 0, sizeof(float) * size_t(n) * m), "cudaMemset");
-  scatter_rows<<<grid_for(n, 1), 128>>>(n, indptr.p, indices.p, values.p, s.x);
-  check(cudaGetLastError(), "scatter kernel");
-  check(cudaDeviceSynchronize(), "scatter kernel");
+  densify_rows(n, m, in.indptr, in.indices, in.values, s.x);
 }
 
 void score(cfkit_cuda_infae_scorer& s, int64_t rows, const int64_t* indptr, const int32_t* indices, const float* values,
@@ -127,16 +117,8 @@ void score(cfkit_cuda_infae_scorer& s, int64_t rows, const int64_t* indptr, cons
   for (int64_t begin = 0; begin < rows; begin += kBatch) {
     const int64_t end = std::min(rows, begin + kBatch), b = end - begin;
     const CsrSlice part = slice(indptr, indices, values, begin, end);
-    DeviceBuffer<int64_t> d_indptr(b + 1, "cudaMalloc");
-    DeviceBuffer<int32_t> d_indices(part.nnz, "cudaMalloc");
-    DeviceBuffer<float> d_values(part.nnz, "cudaMalloc");
-    d_indptr.upload(part.indptr.data(), b + 1);
-    d_indices.upload(part.indices, part.nnz);
-    d_values.upload(part.values, part.nnz);
+    densify_rows(b, m, part.indptr.data(), part.indices, part.values, xb.p);
     cb.upload(c_rows.data() + begin, b);
-    check(cudaMemset(xb.p, 0, sizeof(float) * size_t(b) * m), "cudaMemset");
-    scatter_rows<<<grid_for(b, 1), 128>>>(b, d_indptr.p, d_indices.p, d_values.p, xb.p);
-    check(cudaGetLastError(), "scatter kernel");
     // G = X_b · X_sᵀ (b x n)
     check_blas(s.api->sgemm(s.blas, kOpN, kOpT, int(b), int(n), int(m), &one, xb.p, int(b), s.x, int(n), &zero, g.p, int(b)),
                "cublasSgemm (kernel rows)");

@@ -30,7 +30,7 @@ using cfkit::cuda::DeviceBuffer;
 using cfkit::cuda::Failure;
 using cfkit::cuda::grid_for;
 using cfkit::cuda::ntk_value;
-using cfkit::cuda::scatter_rows;
+using cfkit::cuda::densify_rows;
 using cfkit::cuda::seconds_since;
 
 constexpr int kPanel = 64;  // diagonal blocks of 64 x 64 floats: 16 KiB of shared memory
@@ -140,17 +140,7 @@ int solve(const cfkit_cuda_infae_input& in, cfkit_cuda_infae_output& out) {
   DeviceBuffer<double> c(n, "cudaMalloc");
   DeviceBuffer<float> diag(n, "cudaMalloc");
   DeviceBuffer<int> d_info(1, "cudaMalloc");
-  {
-    DeviceBuffer<int64_t> indptr(n + 1, "cudaMalloc");
-    DeviceBuffer<int32_t> indices(nnz, "cudaMalloc");
-    DeviceBuffer<float> values(nnz, "cudaMalloc");
-    indptr.upload(in.indptr, n + 1);
-    indices.upload(in.indices, nnz);
-    values.upload(in.values, nnz);
-    check(cudaMemset(x.p, 0, sizeof(float) * size_t(n) * m), "cudaMemset");
-    scatter_rows<<<grid_for(n, 1), 128>>>(n, indptr.p, indices.p, values.p, x.p);
-    check(cudaGetLastError(), "scatter kernel");
-  }
+  densify_rows(n, m, in.indptr, in.indices, in.values, x.p);
   auto t0 = std::chrono::steady_clock::now();
   const float one = 1.f, zero = 0.f;
   check_blas(api->ssyrk(blas.h, kLower, kOpN, int(n), int(m), &one, x.p, int(n), &zero, k.p, int(n)), "cublasSsyrk (Gram)");

@@ -7,6 +7,16 @@ import { lowRank } from '../helpers/ratings';
 const info = backendInfo();
 const describeGpu = info.device === 'cuda' ? describe : describe.skip;
 
+// The largest |a − b| and the largest |a|, for tolerances relative to the scores' scale.
+function largestDifference(a: Float32Array, b: Float32Array): { worst: number; scale: number } {
+  let worst = 0, scale = 0;
+  for (let t = 0; t < a.length; t++) {
+    worst = Math.max(worst, Math.abs(a[t] - b[t]));
+    scale = Math.max(scale, Math.abs(a[t]));
+  }
+  return { worst, scale };
+}
+
 describeGpu('CUDA backend', () => {
   test('the probe lists a device and cuBLAS passed its self-test GEMM', () => {
     expect(info.cuda.devices.length).toBeGreaterThan(0);
@@ -23,11 +33,7 @@ describeGpu('CUDA backend', () => {
     const rows = data.selectUsers(Int32Array.from({ length: 50 }, (_, u) => u * 13));
     const a = await cpu.score(rows);
     const b = await gpu.score(rows);
-    let worst = 0, scale = 0;
-    for (let t = 0; t < a.length; t++) {
-      worst = Math.max(worst, Math.abs(a[t] - b[t]));
-      scale = Math.max(scale, Math.abs(a[t]));
-    }
+    const { worst, scale } = largestDifference(a, b);
     expect(worst).toBeLessThanOrEqual(2e-3 * scale);
     const ra = await cpu.recommend(rows, { k: 10 });
     const rb = await gpu.recommend(rows, { k: 10 });
@@ -48,11 +54,7 @@ describeGpu('CUDA backend', () => {
     const cpu = (await load(file)) as InfiniteAE;
     const a = await cpu.score(data);
     const b = await gpu.score(data);
-    let worst = 0, scale = 0;
-    for (let t = 0; t < a.length; t++) {
-      worst = Math.max(worst, Math.abs(a[t] - b[t]));
-      scale = Math.max(scale, Math.abs(a[t]));
-    }
+    const { worst, scale } = largestDifference(a, b);
     expect(worst).toBeLessThanOrEqual(1e-4 * scale);
     cpu.dispose();
     gpu.dispose();
