@@ -4,7 +4,6 @@
 #include <exception>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "common/error.hpp"
 #include "cuda_backend.hpp"
@@ -49,11 +48,9 @@ cfkit::InfAeDeviceScore infae_device_score(const cfkit::InfAeModel& model) {
   std::shared_ptr<cfkit_cuda_infae_scorer> scorer(raw, api.destroy);
   auto score = api.score;
   return [scorer, score](const cfkit::Csr& inputs, int64_t begin, int64_t end, float* out) {
-    const int64_t base = inputs.indptr[begin];
-    std::vector<int64_t> indptr(end - begin + 1);
-    for (int64_t r = begin; r <= end; ++r) indptr[r - begin] = inputs.indptr[r] - base;
+    const int64_t first = inputs.indptr[begin];
     char err[512] = {0};
-    if (score(scorer.get(), end - begin, indptr.data(), inputs.indices.data() + base, inputs.values.data() + base, out, err,
+    if (score(scorer.get(), end - begin, inputs.indptr.data() + begin, inputs.indices.data() + first, inputs.values.data() + first, out, err,
               sizeof err) != 0)
       fail(ErrorCode::Device, std::string("∞-AE scoring on the GPU failed: ") + err);
   };

@@ -65,8 +65,9 @@ int cfkit_cuda_infae_solve(const cfkit_cuda_infae_input* in, cfkit_cuda_infae_ou
                            size_t error_len);
 
 /* ∞-AE scoring on the GPU: the support rows and α are uploaded once (lambda is ignored), then each
- * call scores CSR input rows: out (rows x items, row-major) = NTK(inputs, support) · α. Calls on
- * one scorer are serialised. 0 on success, -1 with error written otherwise. */
+ * call scores CSR input rows: out (rows x items, row-major) = NTK(inputs, support) · α. indptr may
+ * start at any offset (a range of a larger matrix); indices and values point at the first row's
+ * first entry. Calls on one scorer are serialised. 0 on success, -1 with error written otherwise. */
 typedef struct cfkit_cuda_infae_scorer cfkit_cuda_infae_scorer;
 int cfkit_cuda_infae_scorer_create(const cfkit_cuda_infae_input* support, const float* alpha_t,
                                    cfkit_cuda_infae_scorer** out, char* error, size_t error_len);

@@ -47,12 +47,12 @@ enum { kOpN = 0, kOpT = 1 };
 // Rows per device batch: bounds the temporaries (X_b, G and Sᵀ) at about 3·kBatch·max(n, items) floats.
 constexpr int64_t kBatch = 1024;
 
-// c = 2·<x,x>/items + 0.01 of every CSR row, in double on the host.
+// c = 2·<x,x>/items + 0.01 of every CSR row (offsets as in densify_rows), in double on the host.
 std::vector<double> self_terms(int64_t rows, int64_t items, const int64_t* indptr, const float* values) {
   std::vector<double> c(rows);
   for (int64_t u = 0; u < rows; ++u) {
     double s = 0;
-    for (int64_t p = indptr[u]; p < indptr[u + 1]; ++p) s += double(values[p]) * values[p];
+    for (int64_t p = indptr[u] - indptr[0]; p < indptr[u + 1] - indptr[0]; ++p) s += double(values[p]) * values[p];
     c[u] = 2.0 * s / double(items) + 0.01;
   }
   return c;
@@ -65,19 +65,6 @@ __global__ void ntk_rows(int64_t b, int64_t n, float* g, const double* c_rows, c
     const int64_t r = t % b, v = t / b;
     g[t] = ntk_value(g[t], c_rows[r], c_support[v], inv_items);
   }
-}
-
-// A CSR slice [begin, end) re-based to start at 0, for upload.
-struct CsrSlice {
-  std::vector<int64_t> indptr;
-  const int32_t* indices;
-  const float* values;
-};
-
-CsrSlice slice(const int64_t* indptr, const int32_t* indices, const float* values, int64_t begin, int64_t end) {
-  CsrSlice s{std::vector<int64_t>(end - begin + 1), indices + indptr[begin], values + indptr[begin]};
-  for (int64_t r = begin; r <= end; ++r) s.indptr[r - begin] = indptr[r] - indptr[begin];
-  return s;
 }
 
 void create(const cfkit_cuda_infae_input& in, const float* alpha_t, cfkit_cuda_infae_scorer& s) {
@@ -116,8 +103,8 @@ void score(cfkit_cuda_infae_scorer& s, int64_t rows, const int64_t* indptr, cons
   DeviceBuffer<double> cb(cap, "cudaMalloc");
   for (int64_t begin = 0; begin < rows; begin += kBatch) {
     const int64_t end = std::min(rows, begin + kBatch), b = end - begin;
-    const CsrSlice part = slice(indptr, indices, values, begin, end);
-    densify_rows(b, m, part.indptr.data(), part.indices, part.values, xb.p);
+    const int64_t first = indptr[begin] - indptr[0];
+    densify_rows(b, m, indptr + begin, indices + first, values + first, xb.p);
     cb.upload(c_rows.data() + begin, b);
     // G = X_b · X_sᵀ (b x n)
     check_blas(s.api->sgemm(s.blas, kOpN, kOpT, int(b), int(n), int(m), &one, xb.p, int(b), s.x, int(n), &zero, g.p, int(b)),

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -62,9 +63,9 @@ TEST(infae_device_score_hook_serves_recommend) {
   Buffer<float> alpha_copy(r.model->alpha_t().size());
   std::copy(r.model->alpha_t().data(), r.model->alpha_t().data() + alpha_copy.size(), alpha_copy.data());
   auto twin = std::make_shared<InfAeModel>(x, std::move(alpha_copy));
-  auto calls = std::make_shared<int64_t>(0);
+  auto calls = std::make_shared<std::atomic<int64_t>>(0);
   r.model->set_device_score([twin, calls](const Csr& in, int64_t b, int64_t e, float* out) {
-    __atomic_add_fetch(calls.get(), e - b, __ATOMIC_RELAXED);
+    *calls += e - b;
     twin->score(in, nullptr, b, e, out);
   });
   CHECK(r.model->scores_on_device());
