@@ -59,6 +59,8 @@ export interface NativeSansaStats {
   seconds: { ordering: number; factorize: number; sparsify: number; inverse: number; weights: number };
   items: number;
   nnzFactorFull: number;
+  /** The CHOLMOD factorizer's exact factor was computed densely (LAPACK potrf) because it filled in. */
+  denseFactor: boolean;
   nnzL: number;
   nnzInverse: number;
   nnzWeights: number;

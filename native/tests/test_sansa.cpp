@@ -150,13 +150,83 @@ TEST(global_sparsifier_matches_a_naive_global_cut_through_many_replacements) {
   }
 }
 
+// CHOLMOD-factorizer options; `dense` forces the dense numeric path on (true) or off (false).
+static SansaOptions exact_factor(double l2, Ordering ordering, bool dense) {
+  SansaOptions o;
+  o.l2 = l2;
+  o.ordering = ordering;
+  o.dense_factor_min_fill = dense ? 0.0 : 2.0;
+  return o;
+}
+
 TEST(cholmod_ldlt_reconstructs_the_regularised_gram) {
   Csr x = cfkit_test::random_binary(120, 25, 6, 31);
   TrainContext ctx(2, nullptr, nullptr);
-  for (Ordering o : {Ordering::Colamd, Ordering::Amd, Ordering::Natural}) {
-    Ldlt f = ldlt_cholmod(x, 3.0, 25 * 25, o, ctx, nullptr);
-    CHECK(ldlt_error(f, gram(x, nullptr), 3.0) < 1e-4);
+  for (Ordering o : {Ordering::Colamd, Ordering::Amd, Ordering::Natural})
+    for (bool dense : {false, true}) {
+      SansaStats st;
+      Ldlt f = ldlt_cholmod(x, exact_factor(3.0, o, dense), 25 * 25, ctx, &st);
+      CHECK(st.dense_factor == dense);
+      CHECK(ldlt_error(f, gram(x, nullptr), 3.0) < 1e-4);
+    }
+}
+
+TEST(sparsification_ranks_entries_by_the_cholesky_factor) {
+  // The reference sparsifies L of LLᵀ before scaling it to unit diagonal, so L_ij competes as
+  // |L_ij|·√d_j. Check the kept pattern against a dense Cholesky of the permuted Gram in double.
+  Csr x = cfkit_test::random_binary(200, 40, 8, 36);
+  const int64_t n = 40, target = 40 * 40 / 8;
+  TrainContext ctx(1, nullptr, nullptr);
+  for (bool dense : {false, true}) {
+    Ldlt f = ldlt_cholmod(x, exact_factor(2.0, Ordering::Colamd, dense), target, ctx, nullptr);
+    const std::vector<double> g = gram(x, nullptr);
+    std::vector<double> c(n * n, 0.0);  // row-major lower Cholesky factor of P(G + 2I)Pᵀ
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = j; i < n; ++i) {
+        double s = g[f.perm[i] * n + f.perm[j]] + (i == j ? 2.0 : 0.0);
+        for (int64_t k = 0; k < j; ++k) s -= c[i * n + k] * c[j * n + k];
+        c[i * n + j] = i == j ? std::sqrt(s) : s / c[j * n + j];
+      }
+    std::vector<std::pair<double, std::pair<int32_t, int32_t>>> off;
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = j + 1; i < n; ++i) off.push_back({-std::fabs(c[i * n + j]), {int32_t(j), int32_t(i)}});
+    std::sort(off.begin(), off.end());
+    std::vector<std::pair<int32_t, int32_t>> expected;
+    for (int64_t t = 0; t < target - n; ++t) expected.push_back(off[t].second);
+    std::sort(expected.begin(), expected.end());
+    std::vector<std::pair<int32_t, int32_t>> got;
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = f.l.indptr[j] + 1; p < f.l.indptr[j + 1]; ++p) got.push_back({int32_t(j), f.l.indices[p]});
+    CHECK(got == expected);
   }
+}
+
+TEST(dense_and_supernodal_factors_agree) {
+  // 300 users x 90 items with 15 items each: the factor fills in, and CHOLMOD's own supernodes
+  // are relaxed (explicit zeros) that the dense path never stores.
+  Csr x = cfkit_test::random_binary(300, 90, 15, 35);
+  TrainContext ctx(2, nullptr, nullptr);
+  // Kept in full, the dense factor is double; sparsified to 5%, it is float32.
+  for (int64_t target : {int64_t(90 * 90), int64_t(90 * 90 / 20)}) {
+    const double tol = target == 90 * 90 ? 1e-9 : 1e-5;
+    SansaStats ss, ds;
+    Ldlt s = ldlt_cholmod(x, exact_factor(4.0, Ordering::Colamd, false), target, ctx, &ss);
+    Ldlt d = ldlt_cholmod(x, exact_factor(4.0, Ordering::Colamd, true), target, ctx, &ds);
+    CHECK(s.perm == d.perm);
+    CHECK(s.l.indptr == d.l.indptr);
+    CHECK(s.l.indices == d.l.indices);
+    double worst = 0;
+    for (size_t p = 0; p < s.l.values.size(); ++p) worst = std::max(worst, double(std::fabs(s.l.values[p] - d.l.values[p])));
+    CHECK(worst < 10 * tol);
+    for (int64_t j = 0; j < 90; ++j) CHECK(std::fabs(s.d[j] - d.d[j]) <= tol * s.d[j]);
+    CHECK(ds.nnz_factor_full <= ss.nnz_factor_full);
+  }
+  // The automatic rule picks the dense path for this fill-heavy Gram.
+  SansaStats st;
+  SansaOptions o;
+  o.l2 = 4.0;
+  ldlt_cholmod(x, o, 90 * 90 / 20, ctx, &st);
+  CHECK(st.dense_factor);
 }
 
 TEST(icf_without_drops_is_the_exact_factor_of_the_scaled_gram) {
@@ -192,7 +262,7 @@ TEST(icf_respects_its_budget_and_restarts_after_breakdown) {
 TEST(umr_loss_falls_and_exact_inverse_is_exact) {
   Csr x = cfkit_test::random_binary(400, 80, 12, 34);
   TrainContext ctx(2, nullptr, nullptr);
-  Ldlt f = ldlt_cholmod(x, 5.0, 80 * 80 / 10, Ordering::Colamd, ctx, nullptr);
+  Ldlt f = ldlt_cholmod(x, exact_factor(5.0, Ordering::Colamd, false), 80 * 80 / 10, ctx, nullptr);
   std::vector<double> losses;
   UmrOptions o;
   o.scans = 4;
@@ -201,7 +271,7 @@ TEST(umr_loss_falls_and_exact_inverse_is_exact) {
   CHECK(losses.size() == 8);
   for (size_t s = 1; s <= 4; ++s) CHECK(losses[s] <= losses[s - 1] * (1 + 1e-9));
   CHECK(losses[4] < losses[0]);
-  Ldlt full = ldlt_cholmod(x, 5.0, 80 * 80, Ordering::Colamd, ctx, nullptr);
+  Ldlt full = ldlt_cholmod(x, exact_factor(5.0, Ordering::Colamd, false), 80 * 80, ctx, nullptr);
   Csr m = exact_inverse(full.l, 80 * 80, ctx);
   CHECK(inverse_loss(full.l, m, ctx) < 1e-10);
 }

@@ -101,7 +101,7 @@ Buffer<float> ease_weights(const Csr& x, const EaseOptions& opts, TrainContext& 
 }  // namespace
 
 template <class T>
-Buffer<T> gram_upper(const Csr& x, TrainContext& ctx) {
+Buffer<T> gram_upper(const Csr& x, TrainContext& ctx, const char* stage, double progress_share) {
   const int64_t n = x.cols;
   // Item -> the positions in x of its entries, in user order. Since entry (u, i) sits at a known
   // position of u's sorted row, the items j >= i of that row start right there: no search needed.
@@ -138,15 +138,15 @@ Buffer<T> gram_upper(const Csr& x, TrainContext& ctx) {
     int64_t d = rows_done += e - b;
     if (tid == 0) {
       ctx.check_abort();
-      ctx.report("gram", double(d) / double(n));
+      ctx.report(stage, progress_share * double(d) / double(n));
     }
   });
   ctx.check_abort();
   return g;
 }
 
-template Buffer<float> gram_upper<float>(const Csr&, TrainContext&);
-template Buffer<double> gram_upper<double>(const Csr&, TrainContext&);
+template Buffer<float> gram_upper<float>(const Csr&, TrainContext&, const char*, double);
+template Buffer<double> gram_upper<double>(const Csr&, TrainContext&, const char*, double);
 
 EaseModel::EaseModel(int64_t n_items, Buffer<float> weights) : n_(n_items), b_(std::move(weights)) {
   require(static_cast<int64_t>(b_.size()) == n_ * n_, "EASE weights must be n_items x n_items");

@@ -32,9 +32,10 @@ class EaseModel : public Model {
 
 // XᵀX accumulated in double per row and stored row-major as T: the upper triangle (j >= i) holds
 // the products, the strict lower triangle zeros. Rows are independent, so the result does not
-// depend on the thread count.
+// depend on the thread count. Progress goes to `stage` as fractions of `progress_share`, for callers
+// that report the Gram product as part of a larger stage.
 template <class T>
-Buffer<T> gram_upper(const Csr& x, TrainContext& ctx);
+Buffer<T> gram_upper(const Csr& x, TrainContext& ctx, const char* stage = "gram", double progress_share = 1.0);
 
 EaseModel fit_ease(const Csr& x, const EaseOptions& opts, TrainContext& ctx);
 

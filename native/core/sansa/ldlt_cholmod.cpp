@@ -57,6 +57,8 @@ struct SupernodalColumns {
   int64_t count(int64_t j) const { return len[j]; }
   int32_t row(int64_t j, int64_t t) const { return static_cast<int32_t>(rows[j][t]); }
   float value(int64_t j, int64_t t) const { return t == 0 ? 1.0f : static_cast<float>(vals[j][t] / diag[j]); }
+  // Entries compete by their size in the LLᵀ factor, as the reference ranks them (before LDLᵀ scaling).
+  float rank(int64_t j, int64_t t) const { return static_cast<float>(std::fabs(vals[j][t])); }
 };
 
 }  // namespace
@@ -99,13 +101,13 @@ std::vector<int64_t> order_items(const Csr& x, Ordering ordering, TrainContext& 
   return perm;
 }
 
-Ldlt ldlt_cholmod(const Csr& x, double l2, int64_t target_nnz, Ordering ordering, TrainContext& ctx,
-                  SansaStats* stats) {
+Ldlt ldlt_cholmod(const Csr& x, const SansaOptions& opts, int64_t target_nnz, TrainContext& ctx, SansaStats* stats) {
   const int64_t n = x.cols;
+  const double l2 = opts.l2;
   auto t0 = std::chrono::steady_clock::now();
   ctx.report("ordering", 0);
   XtView xt(x);
-  CholmodCommon common(ordering, true);
+  CholmodCommon common(opts.ordering, true);
   FactorHolder L(common.get());
   L.f = cholmod_l_analyze(&xt.sparse, common.get());
   common.check("ordering");
@@ -113,6 +115,17 @@ Ldlt ldlt_cholmod(const Csr& x, double l2, int64_t target_nnz, Ordering ordering
   ctx.report("ordering", 1);
   if (stats) stats->seconds_ordering = seconds_since(t0);
   ctx.check_abort();
+
+  // CHOLMOD's analysis counts L's nonzeros exactly (before supernode relaxation). Float32 is used
+  // when sparsification then drops at least half of them: its rounding is far below what is dropped.
+  const double lower = double(n) * double(n + 1) / 2, lnz = common.get()->lnz;
+  const bool single = 2.0 * double(target_nnz) <= lnz;
+  if (lnz >= opts.dense_factor_min_fill * lower && dense_factor_bytes(n, single) <= opts.dense_factor_max_bytes) {
+    const auto* p = static_cast<const SuiteSparse_long*>(L.f->Perm);
+    std::vector<int64_t> perm(p, p + n);
+    cholmod_l_free_factor(&L.f, common.get());
+    return ldlt_dense(x, l2, std::move(perm), target_nnz, single, ctx, stats);
+  }
 
   t0 = std::chrono::steady_clock::now();
   ctx.report("factorize", 0);

@@ -102,7 +102,7 @@ SansaModel fit_sansa(const Csr& x, const SansaOptions& opts, TrainContext& ctx, 
   SansaStats local;
   SansaStats& st = stats ? *stats : local;
   st.n_items = n;
-  Ldlt f = opts.factorizer == Factorizer::Cholmod ? ldlt_cholmod(x, opts.l2, target, opts.ordering, ctx, &st)
+  Ldlt f = opts.factorizer == Factorizer::Cholmod ? ldlt_cholmod(x, opts, target, ctx, &st)
                                                   : ldlt_icf(x, opts.l2, target, opts.ordering, opts.icf, ctx, &st);
   ctx.check_abort();
   auto t0 = std::chrono::steady_clock::now();

@@ -1,5 +1,7 @@
 #include "sansa/sparsify.hpp"
 
+#include <cmath>
+
 namespace cfkit {
 
 namespace {
@@ -8,6 +10,7 @@ struct CsrColumns {
   int64_t count(int64_t j) const { return c.indptr[j + 1] - c.indptr[j]; }
   int32_t row(int64_t j, int64_t t) const { return c.indices[c.indptr[j] + t]; }
   float value(int64_t j, int64_t t) const { return c.values[c.indptr[j] + t]; }
+  float rank(int64_t j, int64_t t) const { return std::fabs(value(j, t)); }
 };
 }  // namespace
 
