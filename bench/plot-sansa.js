@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Renders bench/results/sansa.json as an SVG like the SANSA paper's Figure 2: the headline recall
-// against weight density (log scale), one panel per dataset, one line per factorizer, EASE dashed.
+// against weight density (log scale), one panel per dataset, one line per factorizer, EASE dashed,
+// and hollow rings for the reference implementation where bench/sansa.js --reference measured it.
 //   node bench/plot-sansa.js [results.json] [out.svg]
 'use strict';
 const fs = require('node:fs');
@@ -30,7 +31,8 @@ datasets.forEach((ds, k) => {
     easeLabel = 'EASE (reference figure)';
   }
   const dens = sansa.map((r) => r.density);
-  const ys = sansa.map((r) => r.accuracy[metric]).concat(ease ?? []);
+  const refY = (r) => r.reference?.accuracy?.[metric];
+  const ys = sansa.map((r) => r.accuracy[metric]).concat(ease ?? [], sansa.map(refY).filter((y) => y !== undefined));
   if (!dens.length) return;
   const x0 = Math.log10(Math.min(...dens)) - 0.15;
   const x1 = Math.log10(Math.max(...dens)) + 0.15;
@@ -67,9 +69,12 @@ datasets.forEach((ds, k) => {
     if (!pts.length) continue;
     parts.push(`<polyline fill="none" stroke="${colors[model]}" stroke-width="2" points="${pts.map((r) => `${px(r.density)},${py(r.accuracy[metric])}`).join(' ')}"/>`);
     for (const r of pts) parts.push(`<circle cx="${px(r.density)}" cy="${py(r.accuracy[metric])}" r="3" fill="${colors[model]}"><title>${model} ${r.density}: ${r.accuracy[metric].toFixed(4)}, fit ${r.fitSeconds.toFixed(1)} s, ${r.peakRssMiB.toFixed(0)} MiB</title></circle>`);
+    for (const r of pts.filter((p) => refY(p) !== undefined))
+      parts.push(`<circle cx="${px(r.density)}" cy="${py(refY(r))}" r="6" fill="none" stroke="${colors[model]}"><title>reference ${model} ${r.density}: ${refY(r).toFixed(4)}, fit ${r.reference.fitSeconds.toFixed(1)} s, ${r.reference.peakRssMiB.toFixed(0)} MiB</title></circle>`);
     parts.push(`<text x="${ox + M.l + 8}" y="${M.t + 12 + legend * 14}" font-size="11" fill="${colors[model]}">SANSA-${model.toUpperCase()} (λ=${pts[0].l2})</text>`);
     legend++;
   }
+  if (sansa.some((r) => refY(r) !== undefined)) parts.push(`<text x="${ox + M.l + 8}" y="${M.t + 12 + legend * 14}" font-size="11" fill="#444">rings: reference (glami/sansa)</text>`);
 });
 const svg = [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.max(1, datasets.length) * W}" height="${H}" font-family="sans-serif" font-size="12">`,

@@ -6,11 +6,17 @@
 //
 //   node bench/sansa.js [--datasets ml-1m,gowalla,lastfm] [--densities 5e-4,1e-3,...]
 //                       [--factorizers cholmod,icf] [--max-seconds 300] [--gowalla-ease]
+//                       [--reference PYTHON]
 //
 // Every configuration runs in its own child process (peak RSS is its own). Once a factorizer
 // exceeds --max-seconds (or fails) on a dataset, its larger densities are recorded as skipped.
+// With --reference, each configuration is also fitted by the reference implementation (the
+// `sansa` package, glami/sansa, importable by PYTHON) on the same training matrix, through
+// bench/reference/sansa_reference.py, and the run records both side by side.
 'use strict';
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { root, dataDir, args, opt, threads, machine, runChild } = require('./common');
 
@@ -55,7 +61,40 @@ async function loadSplit(c, name) {
   return c.holdoutUsers(raw.dropUsersBelow(5), { testUsers: 200, validationUsers: 0, seed: 42 });
 }
 
+function writeCsr(folder, interactions) {
+  fs.mkdirSync(folder, { recursive: true });
+  const m = interactions.csr();
+  fs.writeFileSync(path.join(folder, 'indptr.i32'), Buffer.from(Int32Array.from(m.indptr).buffer));
+  fs.writeFileSync(path.join(folder, 'indices.i32'), Buffer.from(Int32Array.from(m.indices).buffer));
+  fs.writeFileSync(path.join(folder, 'shape.json'), JSON.stringify({ rows: interactions.numUsers, cols: interactions.numItems }));
+}
+
+// The split the reference fits and is scored on: the same matrices cfkit's child uses.
+async function dumpSplit(name, folder) {
+  const c = require(path.join(root, 'dist'));
+  const split = await loadSplit(c, name);
+  writeCsr(path.join(folder, 'train'), split.train);
+  writeCsr(path.join(folder, 'inputs'), split.test.inputs);
+  writeCsr(path.join(folder, 'targets'), split.test.targets);
+}
+
+function runReference(python, folder, name, model, density, maxSeconds) {
+  const ds = DATASETS[name];
+  const r = spawnSync(
+    python,
+    [path.join(__dirname, 'reference', 'sansa_reference.py'), folder, model, String(ds.l2[model]), String(density), String(ds.umr.scans), String(ds.umr.finetune), ds.metrics.join(',')],
+    { encoding: 'utf8', maxBuffer: 1 << 24, timeout: maxSeconds * 3000, env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) } },
+  );
+  if (r.status !== 0) return { error: (r.error?.message || r.stderr || 'failed').split('\n').slice(-5).join(' ') };
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
 async function child(cfg) {
+  if (cfg.dump) {
+    await dumpSplit(cfg.dump, cfg.folder);
+    process.stdout.write('{}');
+    return;
+  }
   const c = require(path.join(root, 'dist'));
   const ds = DATASETS[cfg.dataset];
   const split = await loadSplit(c, cfg.dataset);
@@ -79,6 +118,7 @@ async function child(cfg) {
     umr: cfg.model === 'ease' ? undefined : ds.umr,
     fitSeconds,
     stageSeconds: model.stats?.seconds,
+    denseFactor: model.stats?.denseFactor,
     nnz: model.stats ? { factorFull: model.stats.nnzFactorFull, L: model.stats.nnzL, inverse: model.stats.nnzInverse, weights: model.stats.nnzWeights } : { weights: model.numItems ** 2 },
     umrLoss: model.stats?.umrLoss,
     icfRestarts: model.stats?.icfRestarts,
@@ -90,6 +130,18 @@ async function child(cfg) {
   process.stdout.write(JSON.stringify(out));
 }
 
+// Puts the reference's figures on cfkit's run, with the ratios the issue's targets are stated in:
+// reference time / cfkit time, cfkit peak RSS / reference peak RSS, cfkit − reference headline.
+function attachReference(r, ref, headline) {
+  r.reference = ref;
+  if (ref.error) return;
+  r.vsReference = {
+    speedup: ref.fitSeconds / r.fitSeconds,
+    peakRssRatio: r.peakRssMiB / ref.peakRssMiB,
+    [`${headline}Delta`]: r.accuracy[headline] - ref.accuracy[headline],
+  };
+}
+
 const run = (cfg, maxSeconds) => runChild(__filename, cfg, { timeoutMs: maxSeconds * 1000 * 3 });
 
 async function main() {
@@ -98,6 +150,7 @@ async function main() {
   const densities = opt('--densities', '5e-4,1e-3,5e-3,1e-2,5e-2').split(',').map(Number);
   const factorizers = opt('--factorizers', 'cholmod,icf').split(',');
   const maxSeconds = Number(opt('--max-seconds', '300'));
+  const referencePython = opt('--reference');
   const out = path.join(__dirname, 'results', 'sansa.json');
   const results = fs.existsSync(out) && args.includes('--merge') ? JSON.parse(fs.readFileSync(out, 'utf8')) : { runs: [] };
   Object.assign(results, {
@@ -108,12 +161,19 @@ async function main() {
     umr: Object.fromEntries(Object.entries(DATASETS).map(([k, v]) => [k, v.umr])),
     references: { gowallaEase: DATASETS.gowalla.easeReference },
   });
+  if (referencePython) results.references.sansa = { python: referencePython, note: opt('--reference-note', 'the sansa package importable by that python') };
   const keep = (r) => !(datasets.includes(r.dataset) && (r.model === 'ease' || factorizers.includes(r.model)));
   results.runs = results.runs.filter(keep);
   for (const name of datasets) {
     if (!fs.existsSync(path.join(dataDir, DATASETS[name].file))) {
       results.runs.push({ dataset: name, skipped: '../shared/data is absent' });
       continue;
+    }
+    let splitFolder = null;
+    if (referencePython) {
+      splitFolder = fs.mkdtempSync(path.join(os.tmpdir(), `cfkit-sansa-${name}-`));
+      const d = run({ dump: name, folder: splitFolder }, maxSeconds);
+      if (d && d.error) throw new Error(`writing the ${name} split failed: ${d.error}`);
     }
     if (name !== 'gowalla' || args.includes('--gowalla-ease')) {
       const r = run({ dataset: name, model: 'ease' }, maxSeconds * 4);
@@ -128,12 +188,15 @@ async function main() {
           continue;
         }
         const r = run({ dataset: name, model, density }, maxSeconds);
+        if (splitFolder && !r.error) attachReference(r, runReference(referencePython, splitFolder, name, model, density, maxSeconds), DATASETS[name].headline);
         results.runs.push(r);
         if (r.error) stop = `a smaller density failed: ${r.error.slice(0, 200)}`;
         else if (r.fitSeconds > maxSeconds) stop = `density ${density} took ${r.fitSeconds.toFixed(0)} s (> ${maxSeconds} s budget)`;
         console.error(`${name} ${model} ${density}: ${r.error ?? `${r.fitSeconds.toFixed(2)} s, ${r.peakRssMiB.toFixed(0)} MiB, ${DATASETS[name].headline} ${r.accuracy[DATASETS[name].headline].toFixed(4)}`}`);
+        if (r.reference) console.error(`  reference: ${r.reference.error ?? `${r.reference.fitSeconds.toFixed(2)} s, ${r.reference.peakRssMiB.toFixed(0)} MiB, ${DATASETS[name].headline} ${r.reference.accuracy[DATASETS[name].headline].toFixed(4)}`}`);
       }
     }
+    if (splitFolder) fs.rmSync(splitFolder, { recursive: true, force: true });
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   }
