@@ -33,7 +33,7 @@ struct SansaOptions {
   IcfOptions icf;
   // The CHOLMOD factorizer factors densely (the Gram matrix of X in factor order, then LAPACK potrf)
   // when the symbolic analysis predicts at least this fraction of the lower triangle filled and the
-  // n x n matrix fits in dense_factor_max_bytes: same P, same L, and on ML-1M (89% fill) faster than
+  // n x n matrix fits in dense_factor_max_bytes: same P, same L, and on ML-1M (81% fill) faster than
   // CHOLMOD's supernodal AAᵀ path. It is float32 when sparsification keeps at most half of the
   // factor, double otherwise. Values above 1 turn it off.
   double dense_factor_min_fill = 0.75;
