@@ -33,7 +33,10 @@ export interface SANSAOptions extends RunOptions {
    * factorizing, as in the reference — so a much smaller λ fits (the paper: 2.5–20). Default 20.
    */
   l2?: number;
-  /** Target density of the factor and of its inverse, floored at 2/n. Default 1e-3. */
+  /**
+   * Target density of the factor L, floored at 2/n. Default 1e-3. The UMR inverse takes L's actual
+   * density, as the reference does: ICF may leave part of its budget unused.
+   */
   density?: number;
   /**
    * 'cholmod': exact supernodal LDLᵀ, then sparsified (memory of the full factor).

@@ -237,6 +237,68 @@ TEST(icf_without_drops_is_the_exact_factor_of_the_scaled_gram) {
   CHECK(ldlt_error(f, gram(x, &s), 0.5) < 1e-4);
 }
 
+// The reference's ICF, written densely and directly: column j is the scaled Gram column minus the
+// kept L entries of earlier columns; it keeps floor((budget − stored) / (n − j)) entries of largest
+// magnitude (ties to the lower row), and every computed entry lowers the later pivots.
+static std::vector<double> dense_icf(const std::vector<double>& a, int64_t n, const std::vector<int64_t>& perm, double shift,
+                                     int64_t budget) {
+  std::vector<double> l(n * n, 0.0), d(n);
+  for (int64_t j = 0; j < n; ++j) d[j] = a[perm[j] * n + perm[j]] + shift;
+  int64_t stored = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    std::vector<std::pair<double, int64_t>> col;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double v = a[perm[i] * n + perm[j]];
+      for (int64_t k = 0; k < j; ++k) v -= l[i * n + k] * l[j * n + k];
+      if (v != 0.0) col.emplace_back(v, i);
+    }
+    const double ljj = std::sqrt(d[j]);
+    l[j * n + j] = ljj;
+    ++stored;
+    std::stable_sort(col.begin(), col.end(), [](const auto& p, const auto& q) { return std::fabs(p.first) > std::fabs(q.first); });
+    const int64_t share = std::max<int64_t>(0, (budget - (stored - 1)) / (n - j));
+    for (size_t t = 0; t < col.size(); ++t) {
+      const double lij = col[t].first / ljj;
+      d[col[t].second] -= lij * lij;
+      if (int64_t(t) < share) {
+        l[col[t].second * n + j] = lij;
+        ++stored;
+      }
+    }
+  }
+  return l;
+}
+
+TEST(icf_matches_the_reference_algorithm_and_ordering) {
+  // 300 users x 60 items, about 10% of L kept: most columns drop entries, and the budget's shares
+  // shrink as it is used up.
+  Csr x = cfkit_test::random_binary(300, 60, 10, 36);
+  const int64_t n = 60, budget = 360;
+  TrainContext ctx(2, nullptr, nullptr);
+  SansaStats st;
+  Ldlt f = ldlt_icf(x, 1.0, budget, Ordering::Colamd, IcfOptions{}, ctx, &st);
+  CHECK(st.icf_restarts == 0);
+  // P is CHOLMOD's (postordered) analysis ordering, the one the exact factor uses too.
+  Ldlt exact = ldlt_cholmod(x, exact_factor(1.0, Ordering::Colamd, false), n * n, ctx, nullptr);
+  CHECK(f.perm == exact.perm);
+  std::vector<double> s = icf_column_scaling(x, ctx);
+  std::vector<double> ref = dense_icf(gram(x, &s), n, f.perm, 1.0, budget);
+  std::vector<double> got = dense_cols(f.l);
+  int64_t ref_nnz = 0;
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < i; ++j) {
+      const double r = ref[i * n + j] / ref[j * n + j];  // unit-lower, as ldlt_icf returns it
+      ref_nnz += r != 0.0;
+      CHECK((r != 0.0) == (got[i * n + j] != 0.0));
+      worst = std::max(worst, std::fabs(r - got[i * n + j]));
+    }
+  CHECK(ref_nnz + n == f.l.nnz());
+  CHECK(ref_nnz > budget / 2 && ref_nnz + n <= budget + n);
+  CHECK(worst < 1e-6);
+  for (int64_t j = 0; j < n; ++j) CHECK(std::fabs(f.d[j] - ref[j * n + j] * ref[j * n + j]) < 1e-9 * f.d[j]);
+}
+
 TEST(icf_respects_its_budget_and_restarts_after_breakdown) {
   // Item 4 has no interactions, so with λ = 0 its pivot is exactly 0: a breakdown that only a
   // diagonal shift cures.

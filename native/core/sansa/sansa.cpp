@@ -111,7 +111,9 @@ SansaModel fit_sansa(const Csr& x, const SansaOptions& opts, TrainContext& ctx, 
     m = exact_inverse(f.l, target, ctx);
     st.umr_loss.push_back(inverse_loss(f.l, m, ctx));
   } else {
-    m = umr_inverse(f.l, target, opts.umr, ctx, &st.umr_loss);
+    // The reference gives M the density of L, not the requested one: they differ when ICF columns
+    // did not fill their shares or when the exact factor is sparser than the target.
+    m = umr_inverse(f.l, f.l.nnz(), opts.umr, ctx, &st.umr_loss);
   }
   st.nnz_inverse = m.nnz();
   st.seconds_inverse = seconds_since(t0);
