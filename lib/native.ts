@@ -137,7 +137,7 @@ export interface NativeBinding {
   infaeKernel(rows: CsrArrays, support: CsrArrays): Float32Array;
   distill(
     real: CsrArrays,
-    opts: { budget: number; gumbelSamples: number; tau: number; steps: number; lr: number; cardinalityReg: number; seed: number; evalEvery: number; lambdas: Float64Array },
+    opts: { cuda: boolean; budget: number; gumbelSamples: number; tau: number; steps: number; lr: number; cardinalityReg: number; seed: number; evalEvery: number; lambdas: Float64Array },
     validation: { inputs: CsrArrays; targets: CsrArrays } | null,
     job: NativeJobOptions,
   ): Promise<{ synthetic: Required<CsrArrays>; lambda: number; hr100: number; bestStep: number; loss: Float64Array }>;

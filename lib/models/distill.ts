@@ -1,3 +1,4 @@
+import { Device, unvalidatedGpuDevice } from '../backend';
 import { InputError } from '../errors';
 import { IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
@@ -28,6 +29,13 @@ export interface DistillOptions extends RunOptions {
   lambdaGrid?: readonly number[];
   /** Rows scored at each evaluation (∞-AE protocol: inputs = the training rows). Without it the step with the lowest loss wins. */
   validation?: EvalSet;
+  /**
+   * 'auto' (default) | 'cpu' | 'cuda'. 'cuda' computes each step's loss and gradient on the GPU in
+   * float64 (the real users dense on the device, products by cuBLAS, the same Gumbel noise as the
+   * CPU); the evaluations' ∞-AE fits stay on the CPU. 'auto' stays on the CPU until the GPU path has
+   * been checked against it on real hardware; `deviceReason` says so.
+   */
+  device?: Device;
 }
 
 export interface DistillResult {
@@ -40,6 +48,9 @@ export interface DistillResult {
   bestStep: number;
   /** Training loss per step. */
   loss: number[];
+  device: 'cpu' | 'cuda';
+  /** Why the GPU was not used, when device is 'cpu' under 'auto'. */
+  deviceReason?: string;
 }
 
 function positive(v: unknown, name: string, fallback: number, integer = false): number {
@@ -58,7 +69,9 @@ export async function distill(train: Interactions, opts: DistillOptions = {}): P
   checkTrainingData(train, 'DISTILL-CF');
   const budget = positive(opts.budget, 'budget', 500, true);
   if (budget < 2 || budget > train.numUsers) throw new InputError(`budget must be in [2, ${train.numUsers}]`);
+  const { device, reason: deviceReason } = unvalidatedGpuDevice(opts.device, 'DISTILL-CF');
   const o = {
+    cuda: device === 'cuda',
     budget,
     gumbelSamples: positive(opts.gumbelSamples, 'gumbelSamples', 200, true),
     tau: positive(opts.tau, 'tau', 10),
@@ -85,5 +98,5 @@ export async function distill(train: Interactions, opts: DistillOptions = {}): P
     userIds: IdMap.from(Array.from({ length: budget }, (_, v) => `synthetic-${v}`)),
     itemIds: train.itemIds,
   });
-  return { data, lambda: res.lambda, score: res.hr100, bestStep: res.bestStep, loss: Array.from(res.loss) };
+  return { data, lambda: res.lambda, score: res.hr100, bestStep: res.bestStep, loss: Array.from(res.loss), device, deviceReason };
 }

@@ -251,6 +251,7 @@ Napi::Value distill(const Napi::CallbackInfo& info) {
     d.seed = static_cast<uint64_t>(number_field(o, "seed", 42));
     d.eval_every = static_cast<int>(number_field(o, "evalEvery", d.eval_every));
     if (o.Get("lambdas").IsTypedArray()) d.lambdas = vector_from_typed<double>(o.Get("lambdas"), "lambdas");
+    if (bool_field(o, "cuda", false)) d.device = distill_device();
     std::shared_ptr<cfkit::Csr> vin, vtg;
     if (info[2].IsObject()) {
       Napi::Object v = info[2].As<Napi::Object>();

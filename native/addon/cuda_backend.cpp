@@ -14,6 +14,7 @@ namespace {
 CudaInfaeSolve g_infae_solve = nullptr;
 CudaMfTrain g_mf_train = nullptr;
 CudaInfaeScorerApi g_infae_scorer;
+CudaDistillApi g_distill;
 
 std::string own_directory() {
   Dl_info info;
@@ -48,8 +49,13 @@ CudaStatus discover() {
   scorer.create = reinterpret_cast<decltype(scorer.create)>(dlsym(lib, "cfkit_cuda_infae_scorer_create"));
   scorer.score = reinterpret_cast<decltype(scorer.score)>(dlsym(lib, "cfkit_cuda_infae_score"));
   scorer.destroy = reinterpret_cast<decltype(scorer.destroy)>(dlsym(lib, "cfkit_cuda_infae_scorer_free"));
+  CudaDistillApi distill;
+  distill.create = reinterpret_cast<decltype(distill.create)>(dlsym(lib, "cfkit_cuda_distill_create"));
+  distill.loss = reinterpret_cast<decltype(distill.loss)>(dlsym(lib, "cfkit_cuda_distill_loss"));
+  distill.gumbel_sum = reinterpret_cast<decltype(distill.gumbel_sum)>(dlsym(lib, "cfkit_cuda_distill_gumbel_sum"));
+  distill.destroy = reinterpret_cast<decltype(distill.destroy)>(dlsym(lib, "cfkit_cuda_distill_free"));
   if (!abi || !probe || !load_cublas || !infae_solve || !mf_train || !scorer.create || !scorer.score || !scorer.destroy ||
-      abi() != CFKIT_CUDA_ABI) {
+      !distill.create || !distill.loss || !distill.gumbel_sum || !distill.destroy || abi() != CFKIT_CUDA_ABI) {
     s.reason = "GPU backend " + s.library_path + " does not match this cfkit.node (rebuild both)";
     return s;
   }
@@ -81,6 +87,7 @@ CudaStatus discover() {
   g_infae_solve = infae_solve;
   g_mf_train = mf_train;
   g_infae_scorer = scorer;
+  g_distill = distill;
   return s;
 }
 
@@ -89,6 +96,7 @@ CudaStatus discover() {
 CudaInfaeSolve cuda_infae_solve() { return cuda_status().available ? g_infae_solve : nullptr; }
 CudaInfaeScorerApi cuda_infae_scorer() { return cuda_status().available ? g_infae_scorer : CudaInfaeScorerApi{}; }
 CudaMfTrain cuda_mf_train() { return cuda_status().available ? g_mf_train : nullptr; }
+CudaDistillApi cuda_distill() { return cuda_status().available ? g_distill : CudaDistillApi{}; }
 
 const CudaStatus& cuda_status() {
   static std::once_flag once;

@@ -44,6 +44,14 @@ CudaInfaeScorerApi cuda_infae_scorer();
 using CudaMfTrain = int (*)(const cfkit_cuda_mf_problem*, const cfkit_cuda_mf_params*, cfkit_cuda_mf_epoch_fn, void*, char*,
                             size_t);
 CudaMfTrain cuda_mf_train();
+// The backend's DISTILL-CF entry points, or nullptrs unless cuda_status().available.
+struct CudaDistillApi {
+  int (*create)(const cfkit_cuda_distill_input*, cfkit_cuda_distill**, char*, size_t) = nullptr;
+  int (*loss)(cfkit_cuda_distill*, const cfkit_cuda_distill_step*, const double*, double*, double*, int64_t*, char*, size_t) = nullptr;
+  int (*gumbel_sum)(cfkit_cuda_distill*, const cfkit_cuda_distill_step*, const double*, double*, char*, size_t) = nullptr;
+  void (*destroy)(cfkit_cuda_distill*) = nullptr;
+};
+CudaDistillApi cuda_distill();
 Napi::Object cuda_status_to_js(Napi::Env env, const CudaStatus& s);
 
 }  // namespace cfkit_addon

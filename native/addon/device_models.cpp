@@ -56,6 +56,41 @@ cfkit::InfAeDeviceScore infae_device_score(const cfkit::InfAeModel& model) {
   };
 }
 
+cfkit::DistillDeviceFactory distill_device() {
+  const CudaDistillApi api = cuda_distill();
+  if (!api.create) fail(ErrorCode::Device, "DISTILL-CF on CUDA was requested but the GPU backend is not usable: " + cuda_status().reason);
+  return [api](const cfkit::Csr& real, int64_t budget) {
+    cfkit_cuda_distill_input in{real.rows, real.cols, budget, real.indptr.data(), real.indices.data(), real.values.data()};
+    cfkit_cuda_distill* raw = nullptr;
+    char error[512] = {0};
+    if (api.create(&in, &raw, error, sizeof error) != 0) fail(ErrorCode::Device, std::string("DISTILL-CF on the GPU: ") + error);
+    std::shared_ptr<cfkit_cuda_distill> d(raw, api.destroy);
+    const int64_t size = budget * real.cols;
+    cfkit::DistillDevice dev;
+    dev.loss = [api, d, size](const std::vector<double>& logits, int samples, double tau, double lambda, double card_reg,
+                              uint64_t seed, std::vector<double>* grad) {
+      const cfkit_cuda_distill_step step{samples, tau, lambda, card_reg, seed};
+      if (grad) grad->assign(size, 0.0);
+      double loss = 0;
+      int64_t broken = 0;
+      char err[512] = {0};
+      const int rc = api.loss(d.get(), &step, logits.data(), &loss, grad ? grad->data() : nullptr, &broken, err, sizeof err);
+      if (rc == 1) fail(ErrorCode::Numeric, "distill: the synthetic kernel is not positive definite");
+      if (rc != 0) fail(ErrorCode::Device, std::string("DISTILL-CF on the GPU failed: ") + err);
+      return loss;
+    };
+    dev.gumbel_sum = [api, d, size](const std::vector<double>& logits, int samples, double tau, uint64_t seed) {
+      const cfkit_cuda_distill_step step{samples, tau, 0.0, 0.0, seed};
+      std::vector<double> sigma(size);
+      char err[512] = {0};
+      if (api.gumbel_sum(d.get(), &step, logits.data(), sigma.data(), err, sizeof err) != 0)
+        fail(ErrorCode::Device, std::string("DISTILL-CF on the GPU failed: ") + err);
+      return sigma;
+    };
+    return dev;
+  };
+}
+
 static_assert(sizeof(cfkit::mf::Rating) == sizeof(cfkit_cuda_rating) &&
                   offsetof(cfkit::mf::Rating, i) == offsetof(cfkit_cuda_rating, i) &&
                   offsetof(cfkit::mf::Rating, r) == offsetof(cfkit_cuda_rating, r),

@@ -1,6 +1,7 @@
 // Adapters from the core's device hooks to libcfkit_cuda.so's C entry points. Each throws E_DEVICE
 // up front when the GPU backend is not usable, so a fit never starts half on the GPU.
 #pragma once
+#include "infae/distill.hpp"
 #include "infae/infae.hpp"
 #include "mf/mf.hpp"
 
@@ -11,5 +12,8 @@ cfkit::InfAeDeviceSolve infae_device_solve();
 // freed with the last copy of the returned function (the model's dispose()).
 cfkit::InfAeDeviceScore infae_device_score(const cfkit::InfAeModel& model);
 cfkit::MfDeviceTrain mf_device_train();
+// DISTILL-CF's loss/gradient and Gumbel sums on the GPU; the real users stay on the device until the
+// returned functions are gone.
+cfkit::DistillDeviceFactory distill_device();
 
 }  // namespace cfkit_addon

@@ -116,6 +116,8 @@ extern "C" int cfkit_cublas_load(const char* explicit_path, cfkit_cublas_status*
     resolve(lib, "cublasDgemm_v2", api.dgemm, missing);
     resolve(lib, "cublasSsyrk_v2", api.ssyrk, missing);
     resolve(lib, "cublasStrsm_v2", api.strsm, missing);
+    resolve(lib, "cublasDsyrk_v2", api.dsyrk, missing);
+    resolve(lib, "cublasDtrsm_v2", api.dtrsm, missing);
     if (!missing.empty()) {
       errors += (errors.empty() ? "" : "; ") + c + " lacks " + missing;
       dlclose(lib);

@@ -22,6 +22,9 @@ struct CublasApi {
   int (*ssyrk)(cublasHandle, int, int, int, int, const float*, const float*, int, const float*, float*,
                int) = nullptr;
   int (*strsm)(cublasHandle, int, int, int, int, int, int, const float*, const float*, int, float*, int) = nullptr;
+  int (*dsyrk)(cublasHandle, int, int, int, int, const double*, const double*, int, const double*, double*,
+               int) = nullptr;
+  int (*dtrsm)(cublasHandle, int, int, int, int, int, int, const double*, const double*, int, double*, int) = nullptr;
 };
 
 // The loaded API, or nullptr when cfkit_cublas_load has not succeeded.

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFKIT_CUDA_ABI 5
+#define CFKIT_CUDA_ABI 6
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +74,34 @@ int cfkit_cuda_infae_scorer_create(const cfkit_cuda_infae_input* support, const 
 int cfkit_cuda_infae_score(cfkit_cuda_infae_scorer* scorer, int64_t rows, const int64_t* indptr, const int32_t* indices,
                            const float* values, float* out, char* error, size_t error_len);
 void cfkit_cuda_infae_scorer_free(cfkit_cuda_infae_scorer* scorer);
+
+/* DISTILL-CF's loss and gradient on the GPU, in float64 like the CPU path (infae/distill.cpp has the
+ * adjoint equations). The real users are uploaded once; each call takes the logits (budget x items,
+ * row-major) and draws the same Gumbel noise as the CPU (infae/distill_math.hpp). */
+typedef struct cfkit_cuda_distill cfkit_cuda_distill;
+typedef struct cfkit_cuda_distill_input {
+  int64_t users, items, budget;
+  const int64_t* indptr; /* users + 1: the real users in CSR */
+  const int32_t* indices;
+  const float* values;
+} cfkit_cuda_distill_input;
+
+typedef struct cfkit_cuda_distill_step {
+  int32_t samples;        /* Gumbel-softmax samples summed per synthetic user */
+  double tau, lambda, cardinality_reg;
+  uint64_t noise_seed;
+} cfkit_cuda_distill_step;
+
+int cfkit_cuda_distill_create(const cfkit_cuda_distill_input* in, cfkit_cuda_distill** out, char* error, size_t error_len);
+/* Loss of the logits and, when grad is not NULL, its gradient (budget x items, row-major). 0: done;
+ * 1: the synthetic kernel is not positive definite (*not_positive_definite_at gets the 1-based
+ * column); -1: failure, described in error. */
+int cfkit_cuda_distill_loss(cfkit_cuda_distill* d, const cfkit_cuda_distill_step* step, const double* logits, double* loss,
+                            double* grad, int64_t* not_positive_definite_at, char* error, size_t error_len);
+/* Σ_t softmax((logits + G_t)/τ) for the step's draws, budget x items row-major, into sigma. */
+int cfkit_cuda_distill_gumbel_sum(cfkit_cuda_distill* d, const cfkit_cuda_distill_step* step, const double* logits,
+                                  double* sigma, char* error, size_t error_len);
+void cfkit_cuda_distill_free(cfkit_cuda_distill* d);
 
 /* Matrix factorization by batch-Hogwild SGD on the GPU (cuMF_SGD's layout: one warp per update, 128
  * consecutive ratings from a random start per batch), with fp32, fp16 or MASCOT storage. */

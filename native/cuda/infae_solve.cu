@@ -1,7 +1,7 @@
 // ∞-AE's closed form on the GPU. Everything is column-major as cuBLAS sees it: the dense support
 // matrix X (users x items, leading dimension users) and the kernel K (users x users, lower triangle).
 // The blocked Cholesky loop is the one the C++ tests check against LAPACK (dense/blocked_cholesky.hpp);
-// here its panel operations are our diagonal-block kernel and cuBLAS trsm/syrk.
+// its panel operations on the GPU are in device_cholesky.cuh.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -13,31 +13,30 @@
 #include <string>
 #include <vector>
 
-#include "../core/dense/blocked_cholesky.hpp"
 #include "cublas_loader.hpp"
 #include "cuda_api.h"
+#include "device_cholesky.cuh"
 #include "device_util.hpp"
 #include "infae_kernels.cuh"
 
 namespace {
 
+using cfkit::cuda::BlasHandle;
 using cfkit::cuda::check;
 using cfkit::cuda::check_blas;
-using cfkit::cuda::BlasHandle;
 using cfkit::cuda::CublasApi;
-using cfkit::cuda::cublasHandle;
+using cfkit::cuda::densify_rows;
+using cfkit::cuda::device_cholesky;
 using cfkit::cuda::DeviceBuffer;
 using cfkit::cuda::Failure;
 using cfkit::cuda::grid_for;
+using cfkit::cuda::kBlasLower;
+using cfkit::cuda::kBlasNonUnit;
+using cfkit::cuda::kBlasOpN;
+using cfkit::cuda::kBlasOpT;
+using cfkit::cuda::kBlasSideLeft;
 using cfkit::cuda::ntk_value;
-using cfkit::cuda::densify_rows;
 using cfkit::cuda::seconds_since;
-
-constexpr int kPanel = 64;  // diagonal blocks of 64 x 64 floats: 16 KiB of shared memory
-
-// cuBLAS enum values (cublas_api.h), spelled out since the header is not used.
-enum { kSideLeft = 0, kSideRight = 1, kLower = 0, kOpN = 0, kOpT = 1, kNonUnit = 0 };
-
 
 // c[u] = 2·K_uu/items + 0.01 (the NTK's self term) from the Gram diagonal.
 __global__ void ntk_self(int64_t n, const float* k, double inv_items, double* c) {
@@ -61,69 +60,6 @@ __global__ void add_diagonal(int64_t n, float* k, float reg) {
     k[u + u * n] += reg;
 }
 
-// Unblocked right-looking Cholesky of one nb x nb diagonal block (nb <= kPanel) in shared memory, by
-// one thread block. *info gets the 1-based column of a breakdown, or stays 0.
-__global__ void potrf_small_kernel(int nb, float* a, int lda, int* info) {
-  __shared__ float s[kPanel * kPanel];
-  __shared__ int broken;
-  const int tid = threadIdx.x, threads = blockDim.x;
-  for (int t = tid; t < nb * nb; t += threads) {
-    const int i = t % nb, j = t / nb;
-    s[i + j * nb] = i >= j ? a[i + int64_t(j) * lda] : 0.f;
-  }
-  if (tid == 0) broken = 0;
-  __syncthreads();
-  for (int k = 0; k < nb; ++k) {
-    if (tid == 0) {
-      const float d = s[k + k * nb];
-      if (!(d > 0.f) || !isfinite(d)) {
-        broken = k + 1;
-      } else {
-        s[k + k * nb] = sqrtf(d);
-      }
-    }
-    __syncthreads();
-    if (broken) {
-      if (tid == 0) *info = broken;
-      return;
-    }
-    const float inv = 1.f / s[k + k * nb];
-    for (int i = k + 1 + tid; i < nb; i += threads) s[i + k * nb] *= inv;
-    __syncthreads();
-    const int w = nb - k - 1;
-    for (int t = tid; t < w * w; t += threads) {
-      const int i = k + 1 + t % w, j = k + 1 + t / w;
-      if (i >= j) s[i + j * nb] -= s[i + k * nb] * s[j + k * nb];
-    }
-    __syncthreads();
-  }
-  for (int t = tid; t < nb * nb; t += threads) {
-    const int i = t % nb, j = t / nb;
-    if (i >= j) a[i + int64_t(j) * lda] = s[i + j * nb];
-  }
-}
-
-struct DevicePanelOps {
-  const BlasHandle& blas;
-  int* d_info;
-  int potrf_small(int nb, float* a, int lda) {
-    check(cudaMemset(d_info, 0, sizeof(int)), "cudaMemset");
-    potrf_small_kernel<<<1, 256>>>(nb, a, lda, d_info);
-    check(cudaGetLastError(), "diagonal block kernel");
-    int info = 0;
-    check(cudaMemcpy(&info, d_info, sizeof(int), cudaMemcpyDeviceToHost), "diagonal block kernel");
-    return info;
-  }
-  void trsm_panel(int m, int nb, const float* l, float* b, int lda) {
-    const float one = 1.f;
-    check_blas(blas.api->strsm(blas.h, kSideRight, kLower, kOpT, kNonUnit, m, nb, &one, l, lda, b, lda), "cublasStrsm");
-  }
-  void syrk_update(int m, int nb, const float* a, float* c, int lda) {
-    const float minus_one = -1.f, one = 1.f;
-    check_blas(blas.api->ssyrk(blas.h, kLower, kOpN, m, nb, &minus_one, a, lda, &one, c, lda), "cublasSsyrk");
-  }
-};
-
 int solve(const cfkit_cuda_infae_input& in, cfkit_cuda_infae_output& out) {
   const CublasApi* api = cfkit::cuda::cublas();
   if (!api) throw Failure{"cuBLAS is not loaded"};
@@ -143,7 +79,7 @@ int solve(const cfkit_cuda_infae_input& in, cfkit_cuda_infae_output& out) {
   densify_rows(n, m, in.indptr, in.indices, in.values, x.p);
   auto t0 = std::chrono::steady_clock::now();
   const float one = 1.f, zero = 0.f;
-  check_blas(api->ssyrk(blas.h, kLower, kOpN, int(n), int(m), &one, x.p, int(n), &zero, k.p, int(n)), "cublasSsyrk (Gram)");
+  check_blas(api->ssyrk(blas.h, kBlasLower, kBlasOpN, int(n), int(m), &one, x.p, int(n), &zero, k.p, int(n)), "cublasSsyrk (Gram)");
   check(cudaDeviceSynchronize(), "Gram");
   out.seconds_gram = seconds_since(t0);
 
@@ -163,16 +99,15 @@ int solve(const cfkit_cuda_infae_input& in, cfkit_cuda_infae_output& out) {
   out.seconds_kernel = seconds_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  DevicePanelOps ops{blas, d_info.p};
-  const int info = cfkit::blocked_cholesky(ops, int(n), k.p, int(n), kPanel);
+  const int info = device_cholesky(blas, int(n), k.p, int(n), d_info.p);
   if (info != 0) {
     out.not_positive_definite_at = info;
     return 1;
   }
   // α = L⁻ᵀ L⁻¹ X, in place in X: n x items column-major, which is αᵀ (items x n) row-major.
-  check_blas(api->strsm(blas.h, kSideLeft, kLower, kOpN, kNonUnit, int(n), int(m), &one, k.p, int(n), x.p, int(n)),
+  check_blas(api->strsm(blas.h, kBlasSideLeft, kBlasLower, kBlasOpN, kBlasNonUnit, int(n), int(m), &one, k.p, int(n), x.p, int(n)),
              "cublasStrsm (L)");
-  check_blas(api->strsm(blas.h, kSideLeft, kLower, kOpT, kNonUnit, int(n), int(m), &one, k.p, int(n), x.p, int(n)),
+  check_blas(api->strsm(blas.h, kBlasSideLeft, kBlasLower, kBlasOpT, kBlasNonUnit, int(n), int(m), &one, k.p, int(n), x.p, int(n)),
              "cublasStrsm (Lᵀ)");
   check(cudaMemcpy(out.alpha_t, x.p, sizeof(float) * size_t(n) * m, cudaMemcpyDeviceToHost), "copy α to the host");
   out.seconds_solve = seconds_since(t0);

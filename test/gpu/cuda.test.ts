@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { backendInfo, InfiniteAE, load, MatrixFactorization, syntheticInteractions } from '../../lib';
+import { backendInfo, DeviceError, distill, InfiniteAE, load, MatrixFactorization, syntheticInteractions } from '../../lib';
 import { tmpDir } from '../helpers/data';
 import { lowRank } from '../helpers/ratings';
 
@@ -96,11 +96,38 @@ describeGpu('CUDA backend', () => {
     cpu.dispose();
     gpu.dispose();
   });
+
+  // Both sides draw the same Gumbel noise, so the float64 losses agree step by step; Adam then
+  // carries rounding differences forward, hence the looser bound after the first step.
+  test('DISTILL-CF on CUDA follows the CPU loss step by step and draws the same synthetic users', async () => {
+    const data = syntheticInteractions({ users: 400, items: 160, meanInteractions: 10, clusters: 4, seed: 21 });
+    const opts = { budget: 24, gumbelSamples: 6, steps: 6, evalEvery: 3, seed: 4 };
+    const cpu = await distill(data, { ...opts, device: 'cpu' });
+    const gpu = await distill(data, { ...opts, device: 'cuda' });
+    expect(gpu.device).toBe('cuda');
+    expect(gpu.loss).toHaveLength(6);
+    expect(Math.abs(gpu.loss[0] - cpu.loss[0])).toBeLessThanOrEqual(1e-9 * Math.abs(cpu.loss[0]));
+    for (let t = 0; t < 6; t++) expect(Math.abs(gpu.loss[t] - cpu.loss[t])).toBeLessThanOrEqual(1e-5 * Math.abs(cpu.loss[t]));
+    expect(gpu.bestStep).toBe(cpu.bestStep);
+    const a = cpu.data.csr(), b = gpu.data.csr();
+    expect(Array.from(b.indptr)).toEqual(Array.from(a.indptr));
+    const { worst } = largestDifference(a.values as Float32Array, b.values as Float32Array);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+  });
 });
 
 describe('CUDA backend without a GPU', () => {
   test('the reason is recorded when CUDA is not used', () => {
     if (info.device === 'cuda') return;
     expect(info.reason).toMatch(/CUDA|cuBLAS|GPU|CFKIT_DEVICE/);
+  });
+
+  test("DISTILL-CF refuses device 'cuda' with E_DEVICE and says why 'auto' stayed on the CPU", async () => {
+    if (info.device === 'cuda') return;
+    const data = syntheticInteractions({ users: 60, items: 40, meanInteractions: 6, seed: 2 });
+    await expect(distill(data, { budget: 4, gumbelSamples: 2, steps: 1, device: 'cuda' })).rejects.toBeInstanceOf(DeviceError);
+    const res = await distill(data, { budget: 4, gumbelSamples: 2, steps: 1 });
+    expect(res.device).toBe('cpu');
+    expect(res.deviceReason).toMatch(/CUDA|cuBLAS|GPU|CFKIT_DEVICE/);
   });
 });

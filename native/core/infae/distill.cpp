@@ -23,6 +23,7 @@
 #include "common/error.hpp"
 #include "common/parallel.hpp"
 #include "dense/lapack.hpp"
+#include "infae/distill_math.hpp"
 #include "infae/infae.hpp"
 
 extern "C" void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*,
@@ -32,7 +33,8 @@ namespace cfkit {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+using distill_math::NtkPartials;
+using distill_math::ntk_partials;
 
 // Row-major C (M x N) = alpha·op(A)·op(B) + beta·C, through column-major dgemm (Cᵀ = op(B)ᵀ op(A)ᵀ).
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* a, int64_t lda, const double* b,
@@ -41,36 +43,9 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const
   dgemm_(tb ? "T" : "N", ta ? "T" : "N", &m, &n, &k, &alpha, b, &lb, a, &la, &beta, c, &lc, 1, 1);
 }
 
-struct Partials {
-  double f, fs, fa, fb;
-};
-
-Partials ntk_partials(double s, double ca, double cb) {
-  const double rho = std::sqrt(ca * cb);
-  const double x = std::min(s / rho, 1.0 - 1e-12);
-  const double root = std::sqrt(std::max(rho * rho - s * s, 1e-12 * rho * rho));
-  const double theta = std::acos(x);
-  Partials p;
-  p.f = (root + 2.0 * (kPi - theta) * s) / kPi + 0.01;
-  p.fs = (2.0 * (kPi - theta) + s / root) / kPi;
-  const double frho = (rho * rho - 2.0 * s * s) / (kPi * rho * root);
-  p.fa = frho * cb / (2.0 * rho);
-  p.fb = frho * ca / (2.0 * rho);
-  return p;
-}
-
-// Gumbel(0, 1) draws for row v of sample t of a step, reproducible from (seed, t, v) so rows can be
-// drawn on any thread.
+// Gumbel draws for row v of sample t of a step (distill_math.hpp: the GPU draws the same numbers).
 void gumbel(uint64_t seed, int t, int64_t v, double* out, int64_t count) {
-  uint64_t s = seed * 0x9e3779b97f4a7c15ull + uint64_t(t) * 0xbf58476d1ce4e5b9ull + uint64_t(v) * 0x94d049bb133111ebull + 1;
-  for (int64_t q = 0; q < count; ++q) {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    const double u = (double(z >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-    out[q] = -std::log(-std::log(u));
-  }
+  for (int64_t q = 0; q < count; ++q) out[q] = distill_math::gumbel_noise(seed, t, v, q);
 }
 
 // Row softmax of (logits + g)/τ into s.
@@ -191,7 +166,7 @@ double distill_loss(const Csr& real, const std::vector<double>& logits, int64_t 
         dcs[v] += 2.0 * g;
         continue;
       }
-      const Partials pr = ntk_partials(2.0 * dss[v * m + w] / I + 0.01, cs[v], cs[w]);
+      const NtkPartials pr = ntk_partials(2.0 * dss[v * m + w] / I + 0.01, cs[v], cs[w]);
       ddss[v * m + w] += g * pr.fs * 2.0 / I;
       dcs[v] += g * pr.fa;
       dcs[w] += g * pr.fb;
@@ -200,7 +175,7 @@ double distill_loss(const Csr& real, const std::vector<double>& logits, int64_t 
   for (int64_t u = 0; u < U; ++u)
     for (int64_t v = 0; v < m; ++v) {
       const double g = dkrs[u * m + v];
-      const Partials pr = ntk_partials(2.0 * drs[u * m + v] / I + 0.01, creal[u], cs[v]);
+      const NtkPartials pr = ntk_partials(2.0 * drs[u * m + v] / I + 0.01, creal[u], cs[v]);
       ddrs[u * m + v] = g * pr.fs * 2.0 / I;
       dcs[v] += g * pr.fb;
     }
@@ -256,13 +231,16 @@ DistillResult distill(const Csr& real, const Csr* val_inputs, const Csr* val_tar
   std::vector<double> logits(m * I, 0.0), m1(m * I, 0.0), m2(m * I, 0.0), grad;
   for (int64_t v = 0; v < m; ++v)
     for (int64_t p = real.indptr[users[v]]; p < real.indptr[users[v] + 1]; ++p) logits[v * I + real.indices[p]] = 1.0;
+  DistillDevice device;
+  if (o.device) device = o.device(real, m);
   DistillResult res;
   double lambda = o.lambda, best = -1e300;
   const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
   for (int step = 1; step <= o.steps; ++step) {
     ctx.check_abort();
     const uint64_t noise = o.seed * 1000003ull + uint64_t(step);
-    const double loss = distill_loss(real, logits, m, o.gumbel_samples, o.tau, lambda, o.cardinality_reg, noise, &grad, ctx);
+    const double loss = device.loss ? device.loss(logits, o.gumbel_samples, o.tau, lambda, o.cardinality_reg, noise, &grad)
+                                    : distill_loss(real, logits, m, o.gumbel_samples, o.tau, lambda, o.cardinality_reg, noise, &grad, ctx);
     res.loss.push_back(loss);
     for (int64_t q = 0; q < m * I; ++q) {
       m1[q] = b1 * m1[q] + (1 - b1) * grad[q];
@@ -274,7 +252,8 @@ DistillResult distill(const Csr& real, const Csr* val_inputs, const Csr* val_tar
     std::vector<std::pair<std::string, double>> fig = {{"step", double(step)}, {"lambda", lambda}};
     if (evaluate_now) {
       // One draw of the current synthetic data, scored by ∞-AE with λ re-chosen on the grid.
-      std::vector<double> sigma = gumbel_sum(logits, m, I, o.gumbel_samples, o.tau, noise + 7919, ctx);
+      std::vector<double> sigma = device.gumbel_sum ? device.gumbel_sum(logits, o.gumbel_samples, o.tau, noise + 7919)
+                                                    : gumbel_sum(logits, m, I, o.gumbel_samples, o.tau, noise + 7919, ctx);
       Csr syn;
       syn.rows = m;
       syn.cols = I;

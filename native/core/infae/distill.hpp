@@ -3,12 +3,24 @@
 // against finite differences in the tests.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/context.hpp"
 #include "sparse/csr.hpp"
 
 namespace cfkit {
+
+// A GPU implementation of the two heavy pieces of a step, for one real matrix and budget (the addon
+// builds it over libcfkit_cuda.so). `loss` has distill_loss's contract (noise seed included, so both
+// draw the same numbers); `gumbel_sum` returns Σ_t S_t, budget x items row-major.
+struct DistillDevice {
+  std::function<double(const std::vector<double>& logits, int samples, double tau, double lambda, double cardinality_reg,
+                       uint64_t noise_seed, std::vector<double>* grad)>
+      loss;
+  std::function<std::vector<double>(const std::vector<double>& logits, int samples, double tau, uint64_t noise_seed)> gumbel_sum;
+};
+using DistillDeviceFactory = std::function<DistillDevice(const Csr& real, int64_t budget)>;
 
 struct DistillOptions {
   int budget = 500;           // synthetic users m
@@ -21,6 +33,7 @@ struct DistillOptions {
   std::vector<double> lambdas = {1e-5, 1e-3, 0.1, 1, 5, 50};
   int eval_every = 25;
   double lambda = 1;          // used until the first evaluation
+  DistillDeviceFactory device;  // empty: every step on the CPU
 };
 
 struct DistillResult {
