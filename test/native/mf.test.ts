@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { backendInfo, DeviceError, InputError, load, MatrixFactorization, ProgressEvent } from '../../lib';
+import { AbortError, backendInfo, DeviceError, InputError, load, MatrixFactorization, ProgressEvent } from '../../lib';
 import { tmpDir } from '../helpers/data';
 import { lowRank } from '../helpers/ratings';
 
@@ -18,6 +18,17 @@ describe('MatrixFactorization', () => {
     expect(epochs[59].validRmse).toBeCloseTo(m.rmse(heldOut).rmse, 4);
     expect(epochs[59].trainRmse).toBeLessThan(epochs[0].trainRmse!);
     m.dispose();
+  });
+
+  // The threads of an epoch work as one team with a barrier between waves of blocks: an abort must
+  // release all of them (mid-epoch or between epochs), never leave one waiting.
+  test('abort stops a multi-threaded fit with E_ABORTED', async () => {
+    const before = new AbortController();
+    before.abort();
+    await expect(MatrixFactorization.fit(train, { ...opts, signal: before.signal })).rejects.toBeInstanceOf(AbortError);
+    const during = new AbortController();
+    const fit = MatrixFactorization.fit(train, { ...opts, epochs: 100000, threads: 2, signal: during.signal, onProgress: () => during.abort() });
+    await expect(fit).rejects.toMatchObject({ code: 'E_ABORTED' });
   });
 
   test('one thread and a fixed seed reproduce exactly; pruning rate 0 is bit-identical', async () => {

@@ -2,6 +2,7 @@
 // the thread count, so results never depend on scheduling.
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <mutex>
@@ -34,6 +35,38 @@ void run_threads(int threads, Fn&& fn) {
   for (auto& th : pool) th.join();
   if (first) std::rethrow_exception(first);
 }
+
+// A reusable barrier for a fixed team inside one run_threads call (C++17 has no std::barrier).
+// Waiters spin briefly (a wave of SGD blocks ends within microseconds of the others on an idle
+// machine), then sleep on a condition variable, so a busy or oversubscribed machine is not made
+// to spin on threads that are not running.
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int count) : count_(count), waiting_(count) {}
+  void arrive_and_wait() {
+    const int64_t phase = phase_.load(std::memory_order_acquire);
+    if (waiting_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      waiting_.store(count_, std::memory_order_relaxed);
+      {
+        std::lock_guard<std::mutex> lock(m_);
+        phase_.store(phase + 1, std::memory_order_release);
+      }
+      cv_.notify_all();
+      return;
+    }
+    for (int spins = 0; spins < 2000; ++spins)
+      if (phase_.load(std::memory_order_acquire) != phase) return;
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return phase_.load(std::memory_order_acquire) != phase; });
+  }
+
+ private:
+  const int count_;
+  std::atomic<int> waiting_;
+  std::atomic<int64_t> phase_{0};
+  std::mutex m_;
+  std::condition_variable cv_;
+};
 
 // Splits [0, n) into `threads` contiguous ranges and calls fn(begin, end, tid).
 template <class Fn>

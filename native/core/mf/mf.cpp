@@ -288,9 +288,18 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     std::vector<int> waves(B);
     std::iota(waves.begin(), waves.end(), 0);
     for (int t = B - 1; t > 0; --t) std::swap(waves[t], waves[rng.below(t + 1)]);
-    for (int s : waves) {
-      parallel_chunks(B, 1, threads, [&](int64_t b0, int64_t b1, int tid) {
-        std::vector<float> pbuf(k), qbuf(k), grad(k);
+    // One team for the whole epoch: a wave's blocks go to the threads from a shared counter, and the
+    // team meets at a barrier before the next wave (blocks of a wave share no rows, consecutive waves
+    // do). Starting threads for every wave cost B spawns and joins per epoch (ML-1M: 78). Scratch
+    // rows are allocated up front: nothing inside the team may throw and leave the others waiting.
+    const int team = static_cast<int>(std::min<int64_t>(threads, B));
+    SpinBarrier barrier(team);
+    std::vector<std::atomic<int64_t>> next_block(B);
+    for (auto& c : next_block) c.store(0, std::memory_order_relaxed);
+    std::atomic<bool> stop{false};
+    std::vector<std::vector<float>> scratch(size_t(team) * 3, std::vector<float>(k));
+    run_threads(team, [&](int tid) {
+        std::vector<float>&pbuf = scratch[3 * tid], &qbuf = scratch[3 * tid + 1], &grad = scratch[3 * tid + 2];
         // Updates [from, to); those from sample_from on feed MASCOT's error estimate.
         auto run = [&](int64_t from, int64_t to, int64_t sample_from) {
           double local_sse = 0, local_active = 0;
@@ -344,18 +353,19 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
           sse[tid] += local_sse;
           active[tid] += local_active;
         };
-        const int64_t wave = int64_t(s) * B;
-        if (!estimate) {
-          run(block_ptr[wave + b0], block_ptr[wave + b1], block_ptr[wave + b1]);
-          return;
+        for (int w = 0; w < B; ++w) {
+          const int64_t wave = int64_t(waves[w]) * B;
+          for (int64_t b; (b = next_block[w].fetch_add(1, std::memory_order_relaxed)) < B;) {
+            const int64_t from = block_ptr[wave + b], to = block_ptr[wave + b + 1];
+            run(from, to, estimate ? to - static_cast<int64_t>(o.mascot_sample_ratio * double(to - from)) : to);
+          }
+          // Thread 0 decides for the team before the barrier, so all leave at the same wave.
+          if (tid == 0 && ctx.aborted()) stop.store(true, std::memory_order_relaxed);
+          barrier.arrive_and_wait();
+          if (stop.load(std::memory_order_relaxed)) return;
         }
-        for (int64_t rb = b0; rb < b1; ++rb) {
-          const int64_t from = block_ptr[wave + rb], to = block_ptr[wave + rb + 1];
-          run(from, to, to - static_cast<int64_t>(o.mascot_sample_ratio * double(to - from)));
-        }
-      });
-      ctx.check_abort();
-    }
+    });
+    ctx.check_abort();
     double total_sse = 0;
     for (int t = 0; t < threads; ++t) {
       total_sse += sse[t];
