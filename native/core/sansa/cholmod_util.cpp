@@ -21,7 +21,7 @@ CholmodCommon::CholmodCommon(Ordering ordering, bool supernodal) {
   // Supernode relaxation stays at CHOLMOD's defaults, as in the reference. Larger relaxed
   // supernodes (16/64/128, 0.5) once helped ML-1M, whose factor now takes the dense path; on the
   // factors that stay supernodal they store explicit zeros and cost time: Last.fm factorize
-  // 1.22 -> 0.69 s and Gowalla (λ 200, 485 M nonzeros) 223 -> 104 s and 13.0 -> 9.6 GB with the defaults.
+  // 1.22 -> 0.69 s and Gowalla (λ 200, 485 M nonzeros) 223 -> 104 s and 12.7 -> 9.3 GiB with the defaults.
 }
 
 CholmodCommon::~CholmodCommon() { cholmod_l_finish(&c_); }
