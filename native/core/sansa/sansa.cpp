@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <string>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "common/error.hpp"
 #include "common/timer.hpp"
@@ -13,6 +16,13 @@
 namespace cfkit {
 
 namespace {
+
+// Hands memory freed into the heap back to the system (glibc keeps it for reuse otherwise).
+void release_free_heap() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 // out += a · (row r of m), over the row's stored entries.
 inline void add_row(const Csr& m, int64_t r, double a, double* out) {
@@ -51,7 +61,7 @@ void SansaModel::item_similarity(int32_t item, float* out) const {
   score(one_hot_row(encoder_.rows, item), nullptr, 0, 1, out);
 }
 
-SansaModel sansa_weights(const std::vector<int64_t>& perm, const std::vector<double>& d, const Csr& m) {
+SansaModel sansa_weights(const std::vector<int64_t>& perm, const std::vector<double>& d, Csr m) {
   const int64_t n = static_cast<int64_t>(perm.size());
   std::vector<int64_t> inv(n);
   for (int64_t j = 0; j < n; ++j) inv[perm[j]] = j;
@@ -84,6 +94,7 @@ SansaModel sansa_weights(const std::vector<int64_t>& perm, const std::vector<dou
       enc.values[enc.indptr[c] + t] = tmp[t].second;
     }
   }
+  m = Csr();
   // Decoder W₂[i, c] = W_ic / D_i · col_scale[c]: the transpose of the encoder, rescaled.
   Csr dec = transpose(enc);
   for (int64_t i = 0; i < n; ++i)
@@ -120,7 +131,12 @@ SansaModel fit_sansa(const Csr& x, const SansaOptions& opts, TrainContext& ctx, 
   ctx.check_abort();
   t0 = std::chrono::steady_clock::now();
   ctx.report("weights", 0);
-  SansaModel model = sansa_weights(f.perm, f.d, m);
+  // L is not needed past this point, and the UMR's per-column buffers were freed into the heap,
+  // which glibc keeps unless asked to return it. Without this both stay resident after the fit
+  // (Last.fm ICF at 5e-2: RSS when the weights start 928 -> 698 MiB; the peak, inside UMR, is unchanged).
+  f.l = Csr();
+  release_free_heap();
+  SansaModel model = sansa_weights(f.perm, f.d, std::move(m));
   st.seconds_weights = seconds_since(t0);
   st.nnz_weights = model.encoder().nnz() + model.decoder().nnz();
   ctx.report("weights", 1);

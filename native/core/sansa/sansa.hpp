@@ -27,8 +27,9 @@ class SansaModel : public Model {
   Csr encoder_, decoder_;
 };
 
-// The encoder and decoder from an LDLᵀ permutation, D and M ≈ L⁻¹ (by columns).
-SansaModel sansa_weights(const std::vector<int64_t>& perm, const std::vector<double>& d, const Csr& m);
+// The encoder and decoder from an LDLᵀ permutation, D and M ≈ L⁻¹ (by columns). M is consumed: it
+// is released once the encoder holds its entries, so the peak holds two copies of the model, not three.
+SansaModel sansa_weights(const std::vector<int64_t>& perm, const std::vector<double>& d, Csr m);
 
 SansaModel fit_sansa(const Csr& x, const SansaOptions& opts, TrainContext& ctx, SansaStats* stats);
 
