@@ -296,7 +296,11 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     SpinBarrier barrier(team);
     std::vector<std::atomic<int64_t>> next_block(B);
     for (auto& c : next_block) c.store(0, std::memory_order_relaxed);
-    std::atomic<bool> stop{false};
+    // Thread 0's abort decision for each wave, written before that wave's barrier and read after it.
+    // One flag per wave: with a single flag, thread 0 could already set it during wave w + 1 while
+    // a slow thread was still leaving barrier w, which then quit a wave early and left thread 0
+    // waiting at the next barrier for ever.
+    std::vector<char> stop_after(B, 0);
     std::vector<std::vector<float>> scratch(size_t(team) * 3, std::vector<float>(k));
     run_threads(team, [&](int tid) {
         std::vector<float>&pbuf = scratch[3 * tid], &qbuf = scratch[3 * tid + 1], &grad = scratch[3 * tid + 2];
@@ -359,10 +363,9 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
             const int64_t from = block_ptr[wave + b], to = block_ptr[wave + b + 1];
             run(from, to, estimate ? to - static_cast<int64_t>(o.mascot_sample_ratio * double(to - from)) : to);
           }
-          // Thread 0 decides for the team before the barrier, so all leave at the same wave.
-          if (tid == 0 && ctx.aborted()) stop.store(true, std::memory_order_relaxed);
+          if (tid == 0 && ctx.aborted()) stop_after[w] = 1;
           barrier.arrive_and_wait();
-          if (stop.load(std::memory_order_relaxed)) return;
+          if (stop_after[w]) return;
         }
     });
     ctx.check_abort();
