@@ -173,7 +173,8 @@ async function main() {
     machine: machine(),
     threads,
     umr: Object.fromEntries(Object.entries(DATASETS).map(([k, v]) => [k, v.umr])),
-    references: { gowallaEase: DATASETS.gowalla.easeReference },
+    // A merged run without --reference keeps the description of the reference already on file.
+    references: { gowallaEase: DATASETS.gowalla.easeReference, ...(results.references?.sansa ? { sansa: results.references.sansa } : {}) },
   });
   if (referencePython) results.references.sansa = { python: referencePython, note: opt('--reference-note', 'the sansa package importable by that python') };
   const keep = (r) => !(datasets.includes(r.dataset) && (r.model === 'ease' || factorizers.includes(r.model)));

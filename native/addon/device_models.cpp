@@ -70,7 +70,7 @@ cfkit::DistillDeviceFactory distill_device() {
     dev.loss = [api, d, size](const std::vector<double>& logits, int samples, double tau, double lambda, double card_reg,
                               uint64_t seed, std::vector<double>* grad) {
       const cfkit_cuda_distill_step step{samples, tau, lambda, card_reg, seed};
-      if (grad) grad->assign(size, 0.0);
+      if (grad) grad->resize(size);  // every entry is written by the device
       double loss = 0;
       int64_t broken = 0;
       char err[512] = {0};

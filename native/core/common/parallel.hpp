@@ -40,9 +40,9 @@ void run_threads(int threads, Fn&& fn) {
 // Waiters spin briefly (a wave of SGD blocks ends within microseconds of the others on an idle
 // machine), then sleep on a condition variable, so a busy or oversubscribed machine is not made
 // to spin on threads that are not running.
-class SpinBarrier {
+class TeamBarrier {
  public:
-  explicit SpinBarrier(int count) : count_(count), waiting_(count) {}
+  explicit TeamBarrier(int count) : count_(count), waiting_(count) {}
   void arrive_and_wait() {
     const int64_t phase = phase_.load(std::memory_order_acquire);
     if (waiting_.fetch_sub(1, std::memory_order_acq_rel) == 1) {

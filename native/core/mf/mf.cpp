@@ -293,7 +293,7 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     // do). Starting threads for every wave cost B spawns and joins per epoch (ML-1M: 78). Scratch
     // rows are allocated up front: nothing inside the team may throw and leave the others waiting.
     const int team = static_cast<int>(std::min<int64_t>(threads, B));
-    SpinBarrier barrier(team);
+    TeamBarrier barrier(team);
     std::vector<std::atomic<int64_t>> next_block(B);
     for (auto& c : next_block) c.store(0, std::memory_order_relaxed);
     // Thread 0's abort decision for each wave, written before that wave's barrier and read after it.
