@@ -4,11 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <string>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include "common/error.hpp"
+#include "common/heap.hpp"
 #include "common/timer.hpp"
 #include "sansa/ldlt.hpp"
 #include "sansa/umr.hpp"
@@ -16,13 +14,6 @@
 namespace cfkit {
 
 namespace {
-
-// Hands memory freed into the heap back to the system (glibc keeps it for reuse otherwise).
-void release_free_heap() {
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
-}
 
 // out += a · (row r of m), over the row's stored entries.
 inline void add_row(const Csr& m, int64_t r, double a, double* out) {

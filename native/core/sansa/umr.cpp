@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/heap.hpp"
 #include "common/parallel.hpp"
 #include "sansa/global_sparsifier.hpp"
 #include "sansa/sparsify.hpp"
@@ -305,7 +306,9 @@ double mr_alpha_sparse(const Csr& l, const std::vector<int32_t>& ri, const std::
   return den > 0 ? num / den : 0.0;
 }
 
-Csr to_csr(const Columns& m, int64_t n) {
+// Moves M into one CSR, freeing each column once it is copied, so the two copies are never both
+// whole.
+Csr to_csr(Columns&& m, int64_t n) {
   Csr out;
   out.rows = n;
   out.cols = n;
@@ -316,7 +319,10 @@ Csr to_csr(const Columns& m, int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
     out.indices.insert(out.indices.end(), m.rows[j].begin(), m.rows[j].end());
     out.values.insert(out.values.end(), m.vals[j].begin(), m.vals[j].end());
+    std::vector<int32_t>().swap(m.rows[j]);
+    std::vector<float>().swap(m.vals[j]);
   }
+  m = Columns();
   return out;
 }
 
@@ -427,21 +433,10 @@ double inverse_loss(const Csr& l, const Csr& m, TrainContext& ctx) {
   return mean(residual_norms(l, transpose(l), cm, 64, pool, ctx));
 }
 
-Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainContext& ctx, std::vector<double>* losses) {
+// The scans and finetune steps on M. The sparsifier's queue, L by rows and the scratch live only
+// here, so they are freed before M is copied out.
+static void run_steps(const Csr& l, Columns& m, int64_t target_nnz, const UmrOptions& opts, TrainContext& ctx, std::vector<double>* losses) {
   const int64_t n = l.rows;
-  require(opts.scans >= 0 && opts.finetune >= 0, "UMR scans and finetune steps must be >= 0");
-  // M₀ = 2I − L: the diagonal stays 1, off-diagonals are −L_ij.
-  Columns m;
-  m.rows.resize(n);
-  m.vals.resize(n);
-  for (int64_t j = 0; j < n; ++j) {
-    for (int64_t p = l.indptr[j]; p < l.indptr[j + 1]; ++p) {
-      m.rows[j].push_back(l.indices[p]);
-      m.vals[j].push_back(p == l.indptr[j] ? 1.0f : -l.values[p]);
-    }
-    m.nnz += static_cast<int64_t>(m.rows[j].size());
-  }
-  target_nnz = std::max<int64_t>(target_nnz, n);
   GlobalSparsifier sp(m, target_nnz);
   sp.enforce(ctx);
   const Csr l_rows = transpose(l);  // L by rows, for the block products
@@ -474,6 +469,7 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
     }
     ++step;
     norms = residual_norms(l, l_rows, m, width, pool, ctx);
+    release_free_heap();
     loss = record(norms);
   }
   for (int f = 1; f <= opts.finetune; ++f) {
@@ -490,10 +486,32 @@ Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainC
     std::sort(cols.begin(), cols.end());
     // Only the updated columns and those that lost entries to sparsification change residual.
     if (!cols.empty()) refresh_norms(l, m, update_columns(l, l_rows, m, cols, sp, pool, ctx), norms, pool, ctx);
+    // Each step frees its block's residuals and dense products (tens of MiB at high densities).
+    release_free_heap();
     ++step;
     loss = record(norms);
   }
-  return to_csr(m, n);
+}
+
+Csr umr_inverse(const Csr& l, int64_t target_nnz, const UmrOptions& opts, TrainContext& ctx, std::vector<double>* losses) {
+  const int64_t n = l.rows;
+  require(opts.scans >= 0 && opts.finetune >= 0, "UMR scans and finetune steps must be >= 0");
+  // M₀ = 2I − L: the diagonal stays 1, off-diagonals are −L_ij.
+  Columns m;
+  m.rows.resize(n);
+  m.vals.resize(n);
+  for (int64_t j = 0; j < n; ++j) {
+    m.rows[j].reserve(l.indptr[j + 1] - l.indptr[j]);
+    m.vals[j].reserve(l.indptr[j + 1] - l.indptr[j]);
+    for (int64_t p = l.indptr[j]; p < l.indptr[j + 1]; ++p) {
+      m.rows[j].push_back(l.indices[p]);
+      m.vals[j].push_back(p == l.indptr[j] ? 1.0f : -l.values[p]);
+    }
+    m.nnz += static_cast<int64_t>(m.rows[j].size());
+  }
+  target_nnz = std::max<int64_t>(target_nnz, n);
+  run_steps(l, m, target_nnz, opts, ctx, losses);
+  return to_csr(std::move(m), n);
 }
 
 Csr exact_inverse(const Csr& l, int64_t target_nnz, TrainContext& ctx) {
@@ -525,7 +543,7 @@ Csr exact_inverse(const Csr& l, int64_t target_nnz, TrainContext& ctx) {
   Columns m;
   m.rows = std::move(rows);
   m.vals = std::move(vals);
-  Csr out = to_csr(m, n);
+  Csr out = to_csr(std::move(m), n);
   sparsify_keep_diagonal(out, target_nnz, ctx.threads());
   return out;
 }
