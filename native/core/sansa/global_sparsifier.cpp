@@ -9,115 +9,116 @@
 
 namespace cfkit {
 
-GlobalSparsifier::GlobalSparsifier(Columns& m, int64_t target)
-    : m_(m), target_(target), version_(m.rows.size(), 0), buckets_(kBuckets), live_(kBuckets, 0) {
-  rebuild();
-}
+namespace {
 
-bool GlobalSparsifier::smaller(const Entry& a, const Entry& b) {
+struct Entry {
+  float mag;
+  int32_t col, row;
+};
+
+bool smaller(const Entry& a, const Entry& b) {
   if (a.mag != b.mag) return a.mag < b.mag;
   if (a.col != b.col) return a.col < b.col;
   return a.row < b.row;
 }
 
-int64_t GlobalSparsifier::key(float mag) {
+}  // namespace
+
+GlobalSparsifier::GlobalSparsifier(Columns& m, int64_t target)
+    : m_(m), target_(target), live_(kBuckets, 0), low_key_(m.rows.size(), kBuckets) {
+  for (size_t j = 0; j < m_.rows.size(); ++j) count(static_cast<int64_t>(j), +1);
+}
+
+int32_t GlobalSparsifier::key(float v) {
   uint32_t bits;
-  std::memcpy(&bits, &mag, sizeof bits);
-  return static_cast<int64_t>(bits >> 15);  // sign bit clear: < 2^16
+  std::memcpy(&bits, &v, sizeof bits);
+  return static_cast<int32_t>((bits & 0x7fffffffu) >> 15);  // |v|'s bits: < 2^16
 }
 
-void GlobalSparsifier::push_column(int64_t j) {
-  const auto& rows = m_.rows[j];
+// Adds (sign +1) or removes (sign −1) column j's off-diagonals from the bucket counts; adding also
+// sets the column's lowest bucket.
+void GlobalSparsifier::count(int64_t j, int64_t sign) {
   const auto& vals = m_.vals[j];
-  for (size_t t = 1; t < rows.size(); ++t) {
-    const float mag = std::fabs(vals[t]);
-    const int64_t k = key(mag);
-    buckets_[k].push_back({mag, static_cast<int32_t>(j), rows[t], version_[j]});
-    ++live_[k];
-    low_ = std::min(low_, k);
+  int32_t lowest = kBuckets;
+  for (size_t t = 1; t < vals.size(); ++t) {
+    const int32_t k = key(vals[t]);
+    live_[k] += sign;
+    lowest = std::min(lowest, k);
   }
-  queued_ += static_cast<int64_t>(rows.size()) - 1;
-}
-
-void GlobalSparsifier::rebuild() {
-  // Capacity goes too: after a rebuild a bucket holds only its live entries.
-  for (auto& b : buckets_) std::vector<Entry>().swap(b);
-  std::fill(live_.begin(), live_.end(), 0);
-  queued_ = 0;
-  low_ = kBuckets;
-  for (size_t j = 0; j < m_.rows.size(); ++j) push_column(static_cast<int64_t>(j));
+  if (sign > 0) {
+    low_key_[j] = lowest;
+    low_ = std::min(low_, lowest);
+  }
 }
 
 void GlobalSparsifier::replace(int64_t j, std::vector<int32_t>&& rows, std::vector<float>&& vals) {
-  for (size_t t = 1; t < m_.rows[j].size(); ++t) --live_[key(std::fabs(m_.vals[j][t]))];
+  count(j, -1);
   m_.nnz += static_cast<int64_t>(rows.size()) - static_cast<int64_t>(m_.rows[j].size());
   m_.rows[j] = std::move(rows);
   m_.vals[j] = std::move(vals);
-  ++version_[j];
-  push_column(j);
+  count(j, +1);
 }
 
 void GlobalSparsifier::enforce(TrainContext& ctx) {
   last_pruned_.clear();
   if (m_.nnz <= target_) return;
-  // Stale entries (of replaced columns) are kept below a quarter of the live ones, so the queue
-  // costs at most 20 bytes per entry of M (64 with the earlier 3x allowance). A rebuild is one pass
-  // over M, small against a step's sparse products; on Last.fm ICF at 5e-2 the bound did not move
-  // the peak measurably, it caps what the queue may reach.
-  if (queued_ > m_.nnz + m_.nnz / 4 + 1024) rebuild();
-  // The cut bucket: every live entry below it goes, and `partial` of the smallest in it.
-  int64_t excess = m_.nnz - target_, cut = low_;
+  // The cut bucket: every entry below it goes, and the `partial` smallest in it.
+  int64_t excess = m_.nnz - target_;
+  int32_t cut = low_;
   while (cut < kBuckets && live_[cut] < excess) excess -= live_[cut++];
   if (cut == kBuckets) return;  // only diagonals left
-  // Removed entries never stay queued (their buckets are emptied below), so an entry is live exactly
-  // when its column has not been replaced since it was queued.
-  auto current = [&](const Entry& e) { return e.version == version_[e.col]; };
-  std::vector<int64_t> dirty;
-  for (int64_t b = low_; b < cut; ++b) {
-    for (const Entry& e : buckets_[b])
-      if (current(e)) dirty.push_back(e.col);
-    queued_ -= static_cast<int64_t>(buckets_[b].size());
-    m_.nnz -= live_[b];
-    buckets_[b].clear();
-    live_[b] = 0;
-  }
-  std::vector<Entry>& bucket = buckets_[cut];
-  size_t kept = 0;
-  for (const Entry& e : bucket)
-    if (current(e)) bucket[kept++] = e;
-  queued_ -= static_cast<int64_t>(bucket.size() - kept);
-  bucket.resize(kept);
-  require(static_cast<int64_t>(kept) == live_[cut], "UMR sparsifier: live count out of step");
-  const size_t partial = static_cast<size_t>(excess);  // <= kept
-  std::sort(bucket.begin(), bucket.end(), smaller);
-  for (size_t t = 0; t < partial; ++t) dirty.push_back(bucket[t].col);
-  // An entry goes if its bucket is below the cut, or it is in the cut bucket and not after the last
-  // entry taken from it.
-  const bool has_partial = partial > 0;
-  const Entry last = has_partial ? bucket[partial - 1] : Entry{};
-  bucket.erase(bucket.begin(), bucket.begin() + static_cast<std::ptrdiff_t>(partial));
-  queued_ -= static_cast<int64_t>(partial);
-  live_[cut] -= static_cast<int64_t>(partial);
-  m_.nnz -= static_cast<int64_t>(partial);
-  low_ = bucket.empty() ? cut + 1 : cut;
+  const int64_t partial = excess;  // 1 <= partial <= live_[cut]
 
-  std::sort(dirty.begin(), dirty.end());
-  dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
-  parallel_chunks(static_cast<int64_t>(dirty.size()), 16, ctx.threads(), [&](int64_t d0, int64_t d1, int) {
-    for (int64_t d = d0; d < d1; ++d) {
-      const int64_t j = dirty[d];
+  std::vector<int64_t> reached;  // columns with an entry at or below the cut
+  const int64_t n = static_cast<int64_t>(m_.rows.size());
+  for (int64_t j = 0; j < n; ++j)
+    if (low_key_[j] <= cut) reached.push_back(j);
+  const int64_t nr = static_cast<int64_t>(reached.size());
+  const int threads = ctx.threads();
+
+  // The last entry to go: the partial-th smallest of the cut bucket's entries, all of which lie in
+  // reached columns. The order (|v|, column, row) is total, so the choice is exact.
+  std::vector<std::vector<Entry>> gathered(threads);
+  parallel_chunks(nr, 16, threads, [&](int64_t r0, int64_t r1, int tid) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t j = reached[r];
+      const auto& rows = m_.rows[j];
+      const auto& vals = m_.vals[j];
+      for (size_t t = 1; t < rows.size(); ++t)
+        if (key(vals[t]) == cut) gathered[tid].push_back({std::fabs(vals[t]), static_cast<int32_t>(j), rows[t]});
+    }
+  });
+  std::vector<Entry> bucket;
+  bucket.reserve(static_cast<size_t>(live_[cut]));
+  for (auto& g : gathered) {
+    bucket.insert(bucket.end(), g.begin(), g.end());
+    std::vector<Entry>().swap(g);
+  }
+  require(static_cast<int64_t>(bucket.size()) == live_[cut], "UMR sparsifier: live count out of step");
+  std::nth_element(bucket.begin(), bucket.begin() + (partial - 1), bucket.end(), smaller);
+  const Entry last = bucket[partial - 1];
+  std::vector<Entry>().swap(bucket);
+
+  // An entry goes if its bucket is below the cut, or it is in the cut bucket and not after `last`.
+  std::vector<uint8_t> lost(nr, 0);
+  parallel_chunks(nr, 16, threads, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t j = reached[r];
       auto& rows = m_.rows[j];
       auto& vals = m_.vals[j];
+      int32_t lowest = kBuckets;
       size_t w = 1;
       for (size_t t = 1; t < rows.size(); ++t) {
-        const float mag = std::fabs(vals[t]);
-        const int64_t k = key(mag);
-        const bool goes = k < cut || (k == cut && has_partial && !smaller(last, {mag, static_cast<int32_t>(j), rows[t], 0}));
-        if (goes) continue;
+        const int32_t k = key(vals[t]);
+        if (k < cut || (k == cut && !smaller(last, {std::fabs(vals[t]), static_cast<int32_t>(j), rows[t]}))) continue;
         rows[w] = rows[t];
         vals[w] = vals[t];
+        lowest = std::min(lowest, k);
         ++w;
       }
+      low_key_[j] = lowest;
+      if (w == rows.size()) continue;
+      lost[r] = 1;
       rows.resize(w);
       vals.resize(w);
       // An updated column arrives with the whole union of its old pattern and its residual's and
@@ -129,7 +130,15 @@ void GlobalSparsifier::enforce(TrainContext& ctx) {
       }
     }
   });
-  last_pruned_ = std::move(dirty);
+  for (int32_t b = low_; b < cut; ++b) {
+    m_.nnz -= live_[b];
+    live_[b] = 0;
+  }
+  live_[cut] -= partial;
+  m_.nnz -= partial;
+  low_ = cut;
+  for (int64_t r = 0; r < nr; ++r)
+    if (lost[r]) last_pruned_.push_back(reached[r]);
 }
 
 }  // namespace cfkit

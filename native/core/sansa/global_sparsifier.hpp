@@ -18,13 +18,13 @@ struct Columns {
   int64_t nnz = 0;
 };
 
-// Entries (|v|, column, row, column version) wait in buckets keyed by the top 16 bits of |v|'s float
-// representation, which is monotone in |v|, and every bucket keeps a count of its live entries. A
-// new entry is an append; a cut finds its bucket from the counts, sorts only that bucket, and then
-// compacts the affected columns in parallel against the cut. (A binary heap spent most of a UMR
-// finetune step in sift-downs: each block pushes and pops about as many entries as its columns hold.)
-// Entries of replaced columns go stale and are dropped when their bucket is reached; everything is
-// re-queued when stale entries dominate.
+// Keeps no copy of the entries. It counts the live off-diagonal entries per bucket (the top 16 bits
+// of |v|'s float representation, which is monotone in |v|) and remembers each column's lowest
+// bucket. A cut finds its bucket from the counts; the columns whose lowest bucket is at or below
+// the cut are the only ones that can lose entries, so only they are read: the cut bucket's entries
+// are gathered from them to choose the exact partial cut, and they are compacted in parallel.
+// (A queue of every entry, which an earlier version kept, cost 16 bytes per entry plus its
+// growth; a binary heap before that spent most of a finetune step in sift-downs.)
 class GlobalSparsifier {
  public:
   GlobalSparsifier(Columns& m, int64_t target);
@@ -37,24 +37,16 @@ class GlobalSparsifier {
   const std::vector<int64_t>& last_pruned() const { return last_pruned_; }
 
  private:
-  static constexpr int64_t kBuckets = int64_t(1) << 16;
-  struct Entry {
-    float mag;
-    int32_t col, row;
-    uint32_t version;
-  };
-  static bool smaller(const Entry& a, const Entry& b);
-  static int64_t key(float mag);
-  void push_column(int64_t j);
-  void rebuild();
+  static constexpr int32_t kBuckets = int32_t(1) << 16;
+  static int32_t key(float v);
+  void count(int64_t j, int64_t sign);
 
   Columns& m_;
   int64_t target_;
-  std::vector<uint32_t> version_;
+  std::vector<int64_t> live_;      // live off-diagonal entries per bucket
+  std::vector<int32_t> low_key_;   // lowest bucket of each column's off-diagonals, kBuckets if none
   std::vector<int64_t> last_pruned_;
-  std::vector<std::vector<Entry>> buckets_;
-  std::vector<int64_t> live_;  // live entries per bucket
-  int64_t low_ = kBuckets, queued_ = 0;
+  int32_t low_ = kBuckets;         // no live entry lies below this bucket
 };
 
 }  // namespace cfkit
