@@ -237,6 +237,26 @@ TEST(icf_without_drops_is_the_exact_factor_of_the_scaled_gram) {
   CHECK(ldlt_error(f, gram(x, &s), 0.5) < 1e-4);
 }
 
+TEST(icf_column_scaling_is_one_over_the_root_of_each_gram_column_norm) {
+  // Binary and count data take the half-triangle path, fractional values the whole-column one;
+  // both must give 1/√‖G_c‖₂ and the same bits on any thread count.
+  for (int kind = 0; kind < 3; ++kind) {
+    Csr x = cfkit_test::random_binary(200, 40, 9, 40 + kind);
+    for (size_t q = 0; q < x.values.size(); ++q) x.values[q] = kind == 0 ? 1.f : kind == 1 ? float(1 + q % 5) : 0.25f + float(q % 7) / 3.f;
+    const int64_t n = x.cols;
+    std::vector<double> g = gram(x, nullptr);
+    TrainContext one(1, nullptr, nullptr), three(3, nullptr, nullptr);
+    std::vector<double> s1 = icf_column_scaling(x, one), s3 = icf_column_scaling(x, three);
+    CHECK(s1 == s3);
+    for (int64_t c = 0; c < n; ++c) {
+      double sq = 0;
+      for (int64_t k = 0; k < n; ++k) sq += g[k * n + c] * g[k * n + c];
+      const double want = sq > 0 ? 1.0 / std::sqrt(std::sqrt(sq)) : 1.0;
+      CHECK(std::fabs(s1[c] - want) <= 1e-14 * want);
+    }
+  }
+}
+
 // The reference's ICF, written densely and directly: column j is the scaled Gram column minus the
 // kept L entries of earlier columns; it keeps floor((budget − stored) / (n − j)) entries of largest
 // magnitude (ties to the lower row), and every computed entry lowers the later pivots.

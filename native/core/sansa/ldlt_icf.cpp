@@ -24,18 +24,17 @@ namespace cfkit {
 namespace {
 
 
-// Column c of XᵀX (or of the scaled Gramian when `scale` is given) into a dense accumulator.
-// Returns the touched indices; acc must be zero on entry.
-void gram_column(const Csr& x, const Csr& xt, int64_t c, const double* scale, std::vector<double>& acc,
-                 std::vector<uint8_t>& mark, std::vector<int32_t>& touched) {
+// Column c of XᵀX into a dense accumulator, touched rows listed in `touched`; acc must be zero on
+// entry.
+void gram_column(const Csr& x, const Csr& xt, int64_t c, std::vector<double>& acc, std::vector<uint8_t>& mark,
+                 std::vector<int32_t>& touched) {
   touched.clear();
-  const double sc = scale ? scale[c] : 1.0;
   for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) {
     const int64_t u = xt.indices[p];
-    const double xuc = double(xt.values[p]) * sc;
+    const double xuc = xt.values[p];
     for (int64_t q = x.indptr[u]; q < x.indptr[u + 1]; ++q) {
       const int32_t k = x.indices[q];
-      acc[k] += xuc * double(x.values[q]) * (scale ? scale[k] : 1.0);
+      acc[k] += xuc * double(x.values[q]);
       if (!mark[k]) {
         mark[k] = 1;
         touched.push_back(k);
@@ -44,19 +43,51 @@ void gram_column(const Csr& x, const Csr& xt, int64_t c, const double* scale, st
   }
 }
 
+// X with its items relabelled to their positions in the ordering, by rows (each row's positions
+// increasing) and by columns, with the column scaling in the same order. Row u's entries after
+// position j are then a contiguous tail, so the strictly lower part of a Gramian column is
+// computed without touching its upper part.
+struct PermutedX {
+  Csr rows, cols;
+  std::vector<double> scale;
+  PermutedX(const Csr& xt, const std::vector<double>& item_scale, const std::vector<int64_t>& perm) {
+    const int64_t n = static_cast<int64_t>(perm.size());
+    cols.rows = n;
+    cols.cols = xt.cols;
+    cols.indptr.assign(n + 1, 0);
+    for (int64_t j = 0; j < n; ++j) cols.indptr[j + 1] = cols.indptr[j] + xt.row_size(perm[j]);
+    cols.indices.reserve(cols.indptr[n]);
+    cols.values.reserve(cols.indptr[n]);
+    scale.resize(n);
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t c = perm[j];
+      cols.indices.insert(cols.indices.end(), xt.indices.begin() + xt.indptr[c], xt.indices.begin() + xt.indptr[c + 1]);
+      cols.values.insert(cols.values.end(), xt.values.begin() + xt.indptr[c], xt.values.begin() + xt.indptr[c + 1]);
+      scale[j] = item_scale[c];
+    }
+    rows = transpose(cols);
+  }
+  // Where row u's entries after position j begin (j is in row u).
+  int64_t tail(int64_t u, int64_t j) const {
+    const auto first = rows.indices.begin() + rows.indptr[u], last = rows.indices.begin() + rows.indptr[u + 1];
+    return static_cast<int64_t>(std::upper_bound(first, last, static_cast<int32_t>(j)) - rows.indices.begin());
+  }
+};
+
 // Lower parts of upcoming columns of P Ã Pᵀ, computed in parallel a window at a time so the
 // sequential factorization only consumes them. The window holds at most ~2M entries (24 MB).
 class GramColumnWindow {
  public:
-  GramColumnWindow(const Csr& x, const Csr& xt, const std::vector<double>& scale, const std::vector<int64_t>& perm,
-                   const std::vector<int64_t>& inv, int threads)
-      : x_(x), xt_(xt), scale_(scale), perm_(perm), inv_(inv), threads_(threads), n_(static_cast<int64_t>(perm.size())) {
-    // Work per column is about Σ over its users of their row lengths: used to size windows.
+  GramColumnWindow(const PermutedX& xp, int threads) : xp_(xp), threads_(threads), n_(xp.cols.rows) {
+    // Work per column is the length of its users' tails: used to size windows.
     cost_.resize(n_);
-    for (int64_t c = 0; c < n_; ++c) {
+    for (int64_t j = 0; j < n_; ++j) {
       int64_t w = 0;
-      for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) w += x.row_size(xt.indices[p]);
-      cost_[c] = w;
+      for (int64_t p = xp.cols.indptr[j]; p < xp.cols.indptr[j + 1]; ++p) {
+        const int64_t u = xp.cols.indices[p];
+        w += xp.rows.indptr[u + 1] - xp.tail(u, j);
+      }
+      cost_[j] = w;
     }
   }
 
@@ -70,36 +101,47 @@ class GramColumnWindow {
  private:
   void fill(int64_t j0) {
     int64_t j1 = j0, budget = 0;
-    while (j1 < n_ && (j1 == j0 || budget + cost_[perm_[j1]] <= (int64_t(2) << 20)) && j1 - j0 < 4096) budget += cost_[perm_[j1++]];
+    while (j1 < n_ && (j1 == j0 || budget + cost_[j1] <= (int64_t(2) << 20)) && j1 - j0 < 4096) budget += cost_[j1++];
     begin_ = j0;
     end_ = j1;
     rows_.assign(j1 - j0, {});
     vals_.assign(j1 - j0, {});
+    const Csr& xr = xp_.rows;
+    const Csr& xc = xp_.cols;
+    const double* scale = xp_.scale.data();
     parallel_chunks(j1 - j0, 4, threads_, [&](int64_t b, int64_t e, int) {
       std::vector<double> acc(n_, 0.0);
       std::vector<uint8_t> mark(n_, 0);
       std::vector<int32_t> touched;
       for (int64_t t = b; t < e; ++t) {
         const int64_t j = j0 + t;
-        gram_column(x_, xt_, perm_[j], scale_.data(), acc, mark, touched);
-        for (int32_t k : touched) {
-          const int64_t i = inv_[k];
-          if (i > j && acc[k] != 0.0) {
-            rows_[t].push_back(static_cast<int32_t>(i));
-            vals_[t].push_back(acc[k]);
+        // Users in increasing order, as the full column sums them: the same values to the bit.
+        for (int64_t p = xc.indptr[j]; p < xc.indptr[j + 1]; ++p) {
+          const int64_t u = xc.indices[p];
+          const double xuj = double(xc.values[p]) * scale[j];
+          for (int64_t q = xp_.tail(u, j); q < xr.indptr[u + 1]; ++q) {
+            const int32_t i = xr.indices[q];
+            acc[i] += xuj * double(xr.values[q]) * scale[i];
+            if (!mark[i]) {
+              mark[i] = 1;
+              touched.push_back(i);
+            }
           }
-          acc[k] = 0.0;
-          mark[k] = 0;
         }
+        for (int32_t i : touched) {
+          if (acc[i] != 0.0) {
+            rows_[t].push_back(i);
+            vals_[t].push_back(acc[i]);
+          }
+          acc[i] = 0.0;
+          mark[i] = 0;
+        }
+        touched.clear();
       }
     });
   }
 
-  const Csr& x_;
-  const Csr& xt_;
-  const std::vector<double>& scale_;
-  const std::vector<int64_t>& perm_;
-  const std::vector<int64_t>& inv_;
+  const PermutedX& xp_;
   int threads_;
   int64_t n_;
   std::vector<int64_t> cost_;
@@ -115,9 +157,8 @@ struct IcfFactor {
 };
 
 // One attempt at a given diagonal shift; returns false on breakdown (some d_j <= 0).
-bool icf_attempt(const Csr& x, const Csr& xt, const std::vector<double>& scale, const std::vector<int64_t>& perm,
-                 const std::vector<int64_t>& inv, const std::vector<double>& diag, double shift, int64_t budget,
-                 IcfFactor& f, TrainContext& ctx) {
+bool icf_attempt(const PermutedX& xp, const std::vector<int64_t>& perm, const std::vector<double>& diag, double shift,
+                 int64_t budget, IcfFactor& f, TrainContext& ctx) {
   const int64_t n = static_cast<int64_t>(perm.size());
   std::vector<double> d(n);
   for (int64_t j = 0; j < n; ++j) d[j] = diag[perm[j]] + shift;
@@ -132,7 +173,7 @@ bool icf_attempt(const Csr& x, const Csr& xt, const std::vector<double>& scale, 
   std::vector<double> a(n, 0.0);
   std::vector<uint8_t> amark(n, 0);
   std::vector<int32_t> cand;
-  GramColumnWindow window(x, xt, scale, perm, inv, ctx.threads());
+  GramColumnWindow window(xp, ctx.threads());
   std::vector<std::pair<double, int32_t>> ranked;
   for (int64_t j = 0; j < n; ++j) {
     if ((j & 255) == 0) {
@@ -222,26 +263,99 @@ bool icf_attempt(const Csr& x, const Csr& xt, const std::vector<double>& scale, 
 
 }  // namespace
 
-std::vector<double> icf_column_scaling(const Csr& x, TrainContext& ctx) {
+namespace {
+
+// True when every Gramian entry, and every sum of squares of a column's entries, is an integer
+// below 2^53: X holds integers and, for every column j, (Σ_u |x_uj|·Σ_k |x_uk|)² < 2^53. Sums of
+// such numbers are exact in double in any order.
+bool gram_norms_are_exact(const Csr& x, const Csr& xt) {
+  std::vector<double> row_l1(x.rows, 0.0);
+  for (int64_t u = 0; u < x.rows; ++u)
+    for (int64_t q = x.indptr[u]; q < x.indptr[u + 1]; ++q) {
+      const double v = x.values[q];
+      if (v != std::trunc(v)) return false;
+      row_l1[u] += std::fabs(v);
+    }
+  for (int64_t c = 0; c < xt.rows; ++c) {
+    double bound = 0;
+    for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) bound += std::fabs(double(xt.values[p])) * row_l1[xt.indices[p]];
+    if (bound * bound >= 9007199254740992.0) return false;
+  }
+  return true;
+}
+
+// ‖column c of XᵀX‖² for every c from the lower triangle only: each G_kc with k > c counts for
+// both columns. Every value is an exact integer (gram_norms_are_exact), so the per-thread partial
+// sums add up to the same bits whichever thread computed what.
+std::vector<double> gram_column_norms_symmetric(const Csr& x, const Csr& xt, int threads) {
   const int64_t n = x.cols;
-  Csr xt = transpose(x);
-  std::vector<double> s(n, 1.0);
-  parallel_chunks(n, 64, ctx.threads(), [&](int64_t b, int64_t e, int) {
+  const int64_t parts = std::max(1, threads);
+  std::vector<std::vector<double>> partial(parts, std::vector<double>(n, 0.0));
+  parallel_chunks(n, 16, threads, [&](int64_t b, int64_t e, int tid) {
     std::vector<double> acc(n, 0.0);
     std::vector<uint8_t> mark(n, 0);
     std::vector<int32_t> touched;
+    std::vector<double>& norm = partial[tid];
     for (int64_t c = b; c < e; ++c) {
-      gram_column(x, xt, c, nullptr, acc, mark, touched);
-      double sq = 0;
+      double diag = 0;
+      for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) {
+        const int64_t u = xt.indices[p];
+        const double xuc = xt.values[p];
+        diag += xuc * xuc;
+        const auto row_end = x.indices.begin() + x.indptr[u + 1];
+        for (auto it = std::upper_bound(x.indices.begin() + x.indptr[u], row_end, static_cast<int32_t>(c)); it != row_end; ++it) {
+          const int32_t k = *it;
+          acc[k] += xuc * double(x.values[it - x.indices.begin()]);
+          if (!mark[k]) {
+            mark[k] = 1;
+            touched.push_back(k);
+          }
+        }
+      }
+      norm[c] += diag * diag;
       for (int32_t k : touched) {
-        sq += acc[k] * acc[k];
+        const double g2 = acc[k] * acc[k];
+        norm[c] += g2;
+        norm[k] += g2;
         acc[k] = 0.0;
         mark[k] = 0;
       }
-      // 1/√‖col‖₂; empty columns keep 1 (the reference's post-fix behaviour).
-      s[c] = sq > 0 ? 1.0 / std::sqrt(std::sqrt(sq)) : 1.0;
+      touched.clear();
     }
   });
+  for (int64_t t = 1; t < parts; ++t)
+    for (int64_t c = 0; c < n; ++c) partial[0][c] += partial[t][c];
+  return std::move(partial[0]);
+}
+
+}  // namespace
+
+std::vector<double> icf_column_scaling(const Csr& x, TrainContext& ctx) {
+  const int64_t n = x.cols;
+  Csr xt = transpose(x);
+  std::vector<double> sq(n, 0.0);
+  if (gram_norms_are_exact(x, xt)) {
+    // Half the work of whole columns (the usual case: binary or count data).
+    sq = gram_column_norms_symmetric(x, xt, ctx.threads());
+  } else {
+    parallel_chunks(n, 64, ctx.threads(), [&](int64_t b, int64_t e, int) {
+      std::vector<double> acc(n, 0.0);
+      std::vector<uint8_t> mark(n, 0);
+      std::vector<int32_t> touched;
+      for (int64_t c = b; c < e; ++c) {
+        gram_column(x, xt, c, acc, mark, touched);
+        for (int32_t k : touched) {
+          sq[c] += acc[k] * acc[k];
+          acc[k] = 0.0;
+          mark[k] = 0;
+        }
+      }
+    });
+  }
+  // 1/√‖col‖₂; empty columns keep 1 (the reference's post-fix behaviour).
+  std::vector<double> s(n, 1.0);
+  for (int64_t c = 0; c < n; ++c)
+    if (sq[c] > 0) s[c] = 1.0 / std::sqrt(std::sqrt(sq[c]));
   return s;
 }
 
@@ -254,8 +368,6 @@ Ldlt ldlt_icf(const Csr& x, double l2, int64_t target_nnz, Ordering ordering, co
   ctx.check_abort();
   t0 = std::chrono::steady_clock::now();
   ctx.report("factorize", 0);
-  std::vector<int64_t> inv(n);
-  for (int64_t j = 0; j < n; ++j) inv[perm[j]] = j;
   std::vector<double> scale = icf_column_scaling(x, ctx);
   Csr xt = transpose(x);
   std::vector<double> diag(n, 0.0);  // diag of the scaled Gramian
@@ -264,10 +376,11 @@ Ldlt ldlt_icf(const Csr& x, double l2, int64_t target_nnz, Ordering ordering, co
       const double v = double(xt.values[p]) * scale[c];
       diag[c] += v * v;
     }
+  const PermutedX xp(xt, scale, perm);
   IcfFactor f;
   double shift = l2;
   int restarts = 0;
-  while (!icf_attempt(x, xt, scale, perm, inv, diag, shift, target_nnz, f, ctx)) {
+  while (!icf_attempt(xp, perm, diag, shift, target_nnz, f, ctx)) {
     if (restarts >= icf.max_restarts)
       fail(ErrorCode::Numeric, "SANSA ICF broke down " + std::to_string(restarts + 1) +
                                    " times (last diagonal shift " + std::to_string(shift) + "); increase l2 or icf.maxRestarts");
