@@ -75,7 +75,8 @@ struct PermutedX {
 };
 
 // Lower parts of upcoming columns of P Ã Pᵀ, computed in parallel a window at a time so the
-// sequential factorization only consumes them. The window holds at most ~2M entries (24 MB).
+// sequential factorization only consumes them. A window is sized by the multiply-adds it takes
+// (about 1M), which also bounds the entries it holds (12 bytes each).
 class GramColumnWindow {
  public:
   GramColumnWindow(const PermutedX& xp, int threads) : xp_(xp), threads_(threads), n_(xp.cols.rows) {
@@ -101,7 +102,7 @@ class GramColumnWindow {
  private:
   void fill(int64_t j0) {
     int64_t j1 = j0, budget = 0;
-    while (j1 < n_ && (j1 == j0 || budget + cost_[j1] <= (int64_t(2) << 20)) && j1 - j0 < 4096) budget += cost_[j1++];
+    while (j1 < n_ && (j1 == j0 || budget + cost_[j1] <= (int64_t(1) << 20)) && j1 - j0 < 4096) budget += cost_[j1++];
     begin_ = j0;
     end_ = j1;
     rows_.assign(j1 - j0, {});
@@ -128,6 +129,8 @@ class GramColumnWindow {
             }
           }
         }
+        rows_[t].reserve(touched.size());
+        vals_[t].reserve(touched.size());
         for (int32_t i : touched) {
           if (acc[i] != 0.0) {
             rows_[t].push_back(i);
@@ -369,14 +372,16 @@ Ldlt ldlt_icf(const Csr& x, double l2, int64_t target_nnz, Ordering ordering, co
   t0 = std::chrono::steady_clock::now();
   ctx.report("factorize", 0);
   std::vector<double> scale = icf_column_scaling(x, ctx);
-  Csr xt = transpose(x);
   std::vector<double> diag(n, 0.0);  // diag of the scaled Gramian
-  for (int64_t c = 0; c < n; ++c)
-    for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) {
-      const double v = double(xt.values[p]) * scale[c];
-      diag[c] += v * v;
-    }
-  const PermutedX xp(xt, scale, perm);
+  const PermutedX xp = [&] {  // X by columns is needed only until the permuted copy exists
+    const Csr xt = transpose(x);
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) {
+        const double v = double(xt.values[p]) * scale[c];
+        diag[c] += v * v;
+      }
+    return PermutedX(xt, scale, perm);
+  }();
   IcfFactor f;
   double shift = l2;
   int restarts = 0;
