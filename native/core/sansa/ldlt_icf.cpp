@@ -43,6 +43,34 @@ void gram_column(const Csr& x, const Csr& xt, int64_t c, std::vector<double>& ac
   }
 }
 
+// Where row u's entries after column j begin, in X by rows with each row's indices increasing.
+int64_t row_tail(const Csr& by_rows, int64_t u, int64_t j) {
+  const auto first = by_rows.indices.begin() + by_rows.indptr[u], last = by_rows.indices.begin() + by_rows.indptr[u + 1];
+  return static_cast<int64_t>(std::upper_bound(first, last, static_cast<int32_t>(j)) - by_rows.indices.begin());
+}
+
+// The strictly lower part of column j of XᵀX (of the scaled Gramian, s_i·G_ij·s_j, when `scale`
+// is given) into a dense accumulator, from X by rows and by columns; only the tails of the rows
+// after j are read. Users are taken in increasing order, as for a whole column, so every entry
+// is summed in the same order. acc must be zero on entry.
+void lower_gram_column(const Csr& by_rows, const Csr& by_cols, int64_t j, const double* scale, std::vector<double>& acc,
+                       std::vector<uint8_t>& mark, std::vector<int32_t>& touched) {
+  touched.clear();
+  const double sj = scale ? scale[j] : 1.0;
+  for (int64_t p = by_cols.indptr[j]; p < by_cols.indptr[j + 1]; ++p) {
+    const int64_t u = by_cols.indices[p];
+    const double xuj = double(by_cols.values[p]) * sj;
+    for (int64_t q = row_tail(by_rows, u, j); q < by_rows.indptr[u + 1]; ++q) {
+      const int32_t i = by_rows.indices[q];
+      acc[i] += xuj * double(by_rows.values[q]) * (scale ? scale[i] : 1.0);
+      if (!mark[i]) {
+        mark[i] = 1;
+        touched.push_back(i);
+      }
+    }
+  }
+}
+
 // X with its items relabelled to their positions in the ordering, by rows (each row's positions
 // increasing) and by columns, with the column scaling in the same order. Row u's entries after
 // position j are then a contiguous tail, so the strictly lower part of a Gramian column is
@@ -67,11 +95,6 @@ struct PermutedX {
     }
     rows = transpose(cols);
   }
-  // Where row u's entries after position j begin (j is in row u).
-  int64_t tail(int64_t u, int64_t j) const {
-    const auto first = rows.indices.begin() + rows.indptr[u], last = rows.indices.begin() + rows.indptr[u + 1];
-    return static_cast<int64_t>(std::upper_bound(first, last, static_cast<int32_t>(j)) - rows.indices.begin());
-  }
 };
 
 // Lower parts of upcoming columns of P Ã Pᵀ, computed in parallel a window at a time so the
@@ -86,7 +109,7 @@ class GramColumnWindow {
       int64_t w = 0;
       for (int64_t p = xp.cols.indptr[j]; p < xp.cols.indptr[j + 1]; ++p) {
         const int64_t u = xp.cols.indices[p];
-        w += xp.rows.indptr[u + 1] - xp.tail(u, j);
+        w += xp.rows.indptr[u + 1] - row_tail(xp.rows, u, j);
       }
       cost_[j] = w;
     }
@@ -107,28 +130,13 @@ class GramColumnWindow {
     end_ = j1;
     rows_.assign(j1 - j0, {});
     vals_.assign(j1 - j0, {});
-    const Csr& xr = xp_.rows;
-    const Csr& xc = xp_.cols;
-    const double* scale = xp_.scale.data();
     parallel_chunks(j1 - j0, 4, threads_, [&](int64_t b, int64_t e, int) {
       std::vector<double> acc(n_, 0.0);
       std::vector<uint8_t> mark(n_, 0);
       std::vector<int32_t> touched;
       for (int64_t t = b; t < e; ++t) {
         const int64_t j = j0 + t;
-        // Users in increasing order, as the full column sums them: the same values to the bit.
-        for (int64_t p = xc.indptr[j]; p < xc.indptr[j + 1]; ++p) {
-          const int64_t u = xc.indices[p];
-          const double xuj = double(xc.values[p]) * scale[j];
-          for (int64_t q = xp_.tail(u, j); q < xr.indptr[u + 1]; ++q) {
-            const int32_t i = xr.indices[q];
-            acc[i] += xuj * double(xr.values[q]) * scale[i];
-            if (!mark[i]) {
-              mark[i] = 1;
-              touched.push_back(i);
-            }
-          }
-        }
+        lower_gram_column(xp_.rows, xp_.cols, j, xp_.scale.data(), acc, mark, touched);
         rows_[t].reserve(touched.size());
         vals_[t].reserve(touched.size());
         for (int32_t i : touched) {
@@ -301,20 +309,8 @@ std::vector<double> gram_column_norms_symmetric(const Csr& x, const Csr& xt, int
     std::vector<double>& norm = partial[tid];
     for (int64_t c = b; c < e; ++c) {
       double diag = 0;
-      for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) {
-        const int64_t u = xt.indices[p];
-        const double xuc = xt.values[p];
-        diag += xuc * xuc;
-        const auto row_end = x.indices.begin() + x.indptr[u + 1];
-        for (auto it = std::upper_bound(x.indices.begin() + x.indptr[u], row_end, static_cast<int32_t>(c)); it != row_end; ++it) {
-          const int32_t k = *it;
-          acc[k] += xuc * double(x.values[it - x.indices.begin()]);
-          if (!mark[k]) {
-            mark[k] = 1;
-            touched.push_back(k);
-          }
-        }
-      }
+      for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) diag += double(xt.values[p]) * xt.values[p];
+      lower_gram_column(x, xt, c, nullptr, acc, mark, touched);
       norm[c] += diag * diag;
       for (int32_t k : touched) {
         const double g2 = acc[k] * acc[k];

@@ -433,7 +433,7 @@ double inverse_loss(const Csr& l, const Csr& m, TrainContext& ctx) {
   return mean(residual_norms(l, transpose(l), cm, 64, pool, ctx));
 }
 
-// The scans and finetune steps on M. The sparsifier's queue, L by rows and the scratch live only
+// The scans and finetune steps on M. The sparsifier's counts, L by rows and the scratch live only
 // here, so they are freed before M is copied out.
 static void run_steps(const Csr& l, Columns& m, int64_t target_nnz, const UmrOptions& opts, TrainContext& ctx, std::vector<double>* losses) {
   const int64_t n = l.rows;
