@@ -61,6 +61,11 @@ export interface NativeSansaStats {
   nnzFactorFull: number;
   /** The CHOLMOD factorizer's exact factor was computed densely (LAPACK potrf) because it filled in. */
   denseFactor: boolean;
+  /**
+   * The CHOLMOD factorizer's exact factor was computed in float32 (dense LAPACK, or supernodal on
+   * CHOLMOD's analysis), as it is whenever sparsification keeps at most half of its nonzeros.
+   */
+  float32Factor: boolean;
   nnzL: number;
   nnzInverse: number;
   nnzWeights: number;

@@ -129,6 +129,7 @@ Napi::Object sansa_stats_to_js(Napi::Env env, const cfkit::SansaStats& st) {
   o.Set("items", double(st.n_items));
   o.Set("nnzFactorFull", double(st.nnz_factor_full));
   o.Set("denseFactor", st.dense_factor);
+  o.Set("float32Factor", st.single_factor);
   o.Set("nnzL", double(st.nnz_l));
   o.Set("nnzInverse", double(st.nnz_inverse));
   o.Set("nnzWeights", double(st.nnz_weights));

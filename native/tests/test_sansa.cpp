@@ -10,6 +10,8 @@
 #include "sansa/ldlt.hpp"
 #include "sansa/sansa.hpp"
 #include "sansa/sparsify.hpp"
+#include "sansa/cholmod_util.hpp"
+#include "sansa/supernodal_single.hpp"
 #include "sansa/umr.hpp"
 #include "util.hpp"
 
@@ -227,6 +229,96 @@ TEST(dense_and_supernodal_factors_agree) {
   o.l2 = 4.0;
   ldlt_cholmod(x, o, 90 * 90 / 20, ctx, &st);
   CHECK(st.dense_factor);
+}
+
+namespace {
+// CHOLMOD's supernodal analysis of Xᵀ (no values yet), as ldlt_cholmod makes it.
+struct SupernodalAnalysis {
+  XtView xt;
+  CholmodCommon common{Ordering::Colamd, true};
+  cholmod_factor* f = nullptr;
+  explicit SupernodalAnalysis(const Csr& x) : xt(x) { f = cholmod_l_analyze(&xt.sparse, common.get()); }
+  ~SupernodalAnalysis() { cholmod_l_free_factor(&f, common.get()); }
+  // CHOLMOD's own double factor in the same layout; false when it is not positive definite.
+  bool factor_double(double l2) {
+    double beta[2] = {l2, 0};
+    cholmod_l_factorize_p(&xt.sparse, beta, nullptr, 0, f, common.get());
+    return common.get()->status == CHOLMOD_OK && static_cast<int64_t>(f->minor) == static_cast<int64_t>(f->n);
+  }
+};
+}  // namespace
+
+TEST(single_precision_supernodal_factor_matches_cholmod_in_double) {
+  // 900 users x 300 items with 14 items each fill the factor's tail into large supernodes, so the
+  // descendant updates take every path: small products here, the BLAS into a buffer, and the BLAS
+  // in place. Count data (1-3) and fractional data as well as binary.
+  for (int kind = 0; kind < 3; ++kind) {
+    Csr x = cfkit_test::random_binary(900, 300, 14, 41 + kind);
+    for (size_t p = 0; p < x.values.size(); ++p)
+      x.values[p] = kind == 0 ? 1.f : kind == 1 ? float(1 + p % 3) : 0.25f + 0.5f * float(p % 5) / 3.f;
+    const double l2 = 20.0;
+    SupernodalAnalysis a(x);
+    CHECK(a.f && a.f->is_super);
+    TrainContext one(1, nullptr, nullptr), three(3, nullptr, nullptr);
+    SingleFactor lx = supernodal_factor_single(*a.f, x, l2, three);
+    SingleFactor lx1 = supernodal_factor_single(*a.f, x, l2, one);
+    CHECK(lx != nullptr && lx1 != nullptr);
+    CHECK(a.factor_double(l2));
+    const auto* super = static_cast<const SuiteSparse_long*>(a.f->super);
+    const auto* pi = static_cast<const SuiteSparse_long*>(a.f->pi);
+    const auto* px = static_cast<const SuiteSparse_long*>(a.f->px);
+    const auto* ref = static_cast<const double*>(a.f->x);
+    double worst = 0;
+    bool same_bits = true;
+    int64_t wide = 0;
+    for (size_t s = 0; s < a.f->nsuper; ++s) {
+      const int64_t nscol = super[s + 1] - super[s], nsrow = pi[s + 1] - pi[s];
+      wide = std::max(wide, nscol);
+      for (int64_t c = 0; c < nscol; ++c)
+        for (int64_t r = c; r < nsrow; ++r) {  // the lower part of each column
+          const int64_t k = px[s] + c * nsrow + r;
+          const double diag = ref[px[s] + c * nsrow + c];
+          worst = std::max(worst, std::fabs(double(lx[k]) - ref[k]) / diag);
+          same_bits = same_bits && lx[k] == lx1[k];
+        }
+    }
+    CHECK(wide >= 64);     // the tail is one wide supernode
+    CHECK(worst < 2e-5);   // relative to each column's pivot
+    CHECK(same_bits);      // and independent of the thread count
+  }
+}
+
+TEST(single_precision_factor_reports_a_float32_breakdown_and_ldlt_falls_back) {
+  // Two items that 16 users share; one user's second value is 1 + 2⁻¹³. In double the second pivot
+  // is about 1.5e-8 (2⁻²⁶ − 2⁻³⁰ + λ); rounded to float32 it is exactly zero.
+  Csr x;
+  x.rows = 16;
+  x.cols = 2;
+  for (int64_t u = 0; u < 16; ++u) {
+    x.indptr.push_back(int64_t(x.indices.size()));
+    x.indices.insert(x.indices.end(), {0, 1});
+    x.values.insert(x.values.end(), {1.f, u == 0 ? 1.f + 1.f / 8192 : 1.f});
+  }
+  x.indptr.push_back(int64_t(x.indices.size()));
+  const double l2 = 1e-9;
+  SupernodalAnalysis a(x);
+  TrainContext ctx(2, nullptr, nullptr);
+  CHECK(supernodal_factor_single(*a.f, x, l2, ctx) == nullptr);
+  CHECK(a.factor_double(l2));
+  // The condition guard alone keeps such a λ in double.
+  Csr y = cfkit_test::random_binary(300, 90, 15, 35);
+  SansaOptions o;
+  o.dense_factor_min_fill = 2.0;
+  o.l2 = 4.0;
+  SansaStats st;
+  ldlt_cholmod(y, o, 90 * 90 / 20, ctx, &st);
+  CHECK(st.single_factor && !st.dense_factor);
+  o.l2 = 1e-3;
+  Ldlt f = ldlt_cholmod(y, o, 90 * 90, ctx, &st);  // kept in full: double
+  CHECK(!st.single_factor);
+  ldlt_cholmod(y, o, 90 * 90 / 20, ctx, &st);      // sparsified, but λ too small for float32
+  CHECK(!st.single_factor);
+  CHECK(ldlt_error(f, gram(y, nullptr), 1e-3) < 1e-6);
 }
 
 TEST(icf_without_drops_is_the_exact_factor_of_the_scaled_gram) {

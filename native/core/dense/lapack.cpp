@@ -13,6 +13,13 @@ void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t);
 void spotri_(const char* uplo, const int* n, float* a, const int* lda, int* info, size_t);
 void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t);
+void strsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m, const int* n,
+            const float* alpha, const float* a, const int* lda, float* b, const int* ldb, size_t, size_t, size_t, size_t);
+void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha, const float* a,
+            const int* lda, const float* beta, float* c, const int* ldc, size_t, size_t);
+void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const float* alpha,
+            const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc,
+            size_t, size_t);
 void spotrs_(const char* uplo, const int* n, const int* nrhs, const float* a, const int* lda, float* b, const int* ldb,
              int* info, size_t);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
@@ -64,6 +71,26 @@ int potrs_lower(int64_t n, int64_t nrhs, const double* a, double* b) {
   int nn = as_int(n), r = as_int(nrhs), info = 0;
   dpotrs_("L", &nn, &r, a, &nn, b, &nn, &info, 1);
   return info;
+}
+
+int potrf_lower(int64_t n, float* a, int64_t lda) {
+  int nn = as_int(n), ld = as_int(lda), info = 0;
+  spotrf_("L", &nn, a, &ld, &info, 1);
+  return info;
+}
+void trsm_right_lower_trans(int64_t m, int64_t n, const float* l, int64_t ldl, float* b, int64_t ldb) {
+  const int mm = as_int(m), nn = as_int(n), la = as_int(ldl), lb = as_int(ldb);
+  const float one = 1.f;
+  if (mm > 0 && nn > 0) strsm_("R", "L", "T", "N", &mm, &nn, &one, l, &la, b, &lb, 1, 1, 1, 1);
+}
+void syrk_lower(int64_t n, int64_t k, float alpha, const float* a, int64_t lda, float beta, float* c, int64_t ldc) {
+  const int nn = as_int(n), kk = as_int(k), la = as_int(lda), lc = as_int(ldc);
+  if (nn > 0) ssyrk_("L", "N", &nn, &kk, &alpha, a, &la, &beta, c, &lc, 1, 1);
+}
+void gemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float beta, float* c, int64_t ldc) {
+  const int mm = as_int(m), nn = as_int(n), kk = as_int(k), la = as_int(lda), lb = as_int(ldb), lc = as_int(ldc);
+  if (mm > 0 && nn > 0) sgemm_("N", "T", &mm, &nn, &kk, &alpha, a, &la, b, &lb, &beta, c, &lc, 1, 1);
 }
 
 int set_blas_threads(int threads) {

@@ -17,6 +17,17 @@ int potri_lower(int64_t n, double* a);
 int potrs_lower(int64_t n, int64_t nrhs, const float* a, float* b);
 int potrs_lower(int64_t n, int64_t nrhs, const double* a, double* b);
 
+// Single-precision kernels on column-major blocks with explicit leading dimensions, for the
+// supernodal factorization (sansa/supernodal_single.cpp).
+int potrf_lower(int64_t n, float* a, int64_t lda);
+// B := B·L⁻ᵀ for m x n B and lower n x n L.
+void trsm_right_lower_trans(int64_t m, int64_t n, const float* l, int64_t ldl, float* b, int64_t ldb);
+// Lower triangle of C := alpha·A·Aᵀ + beta·C for n x k A.
+void syrk_lower(int64_t n, int64_t k, float alpha, const float* a, int64_t lda, float beta, float* c, int64_t ldc);
+// C := alpha·A·Bᵀ + beta·C for m x k A and n x k B.
+void gemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float beta, float* c, int64_t ldc);
+
 // Threads the BLAS uses from now on (no-op when the vendor offers no control); returns the old value.
 int set_blas_threads(int threads);
 int blas_threads();

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <string>
 
 
@@ -10,6 +11,7 @@
 #include "sansa/cholmod_util.hpp"
 #include "sansa/ldlt.hpp"
 #include "sansa/sparsify.hpp"
+#include "sansa/supernodal_single.hpp"
 
 namespace cfkit {
 
@@ -24,21 +26,22 @@ struct FactorHolder {
   }
 };
 
-// Column j of CHOLMOD's supernodal LLᵀ factor as unit-lower L of LDLᵀ: within supernode s, column
-// j = super[s] + c holds rows Ls[pi[s] + c ..] (the diagonal first) and values at px[s] + c·(nsrow + 1),
-// column-major with nsrow rows. Reading this layout directly skips cholmod_change_factor's copy.
+// Column j of a supernodal LLᵀ factor (CHOLMOD's, or supernodal_factor_single's in its layout) as
+// unit-lower L of LDLᵀ: within supernode s, column j = super[s] + c holds rows Ls[pi[s] + c ..]
+// (the diagonal first) and values at px[s] + c·(nsrow + 1), column-major with nsrow rows. Reading
+// this layout directly skips cholmod_change_factor's copy.
+template <class T>
 struct SupernodalColumns {
   std::vector<const SuiteSparse_long*> rows;
-  std::vector<const double*> vals;
+  std::vector<const T*> vals;
   std::vector<int64_t> len;
   std::vector<double> diag;
 
-  explicit SupernodalColumns(const cholmod_factor& f) : rows(f.n), vals(f.n), len(f.n), diag(f.n) {
+  SupernodalColumns(const cholmod_factor& f, const T* x) : rows(f.n), vals(f.n), len(f.n), diag(f.n) {
     const auto* super = static_cast<const SuiteSparse_long*>(f.super);
     const auto* pi = static_cast<const SuiteSparse_long*>(f.pi);
     const auto* px = static_cast<const SuiteSparse_long*>(f.px);
     const auto* ls = static_cast<const SuiteSparse_long*>(f.s);
-    const auto* x = static_cast<const double*>(f.x);
     for (size_t s = 0; s < f.nsuper; ++s) {
       const int64_t k1 = super[s], k2 = super[s + 1], nsrow = pi[s + 1] - pi[s];
       for (int64_t c = 0; c < k2 - k1; ++c) {
@@ -49,16 +52,39 @@ struct SupernodalColumns {
         if (rows[j][0] != j) fail(ErrorCode::Internal, "CHOLMOD supernode column does not start at its diagonal");
         for (int64_t t = 2; t < len[j]; ++t)
           if (rows[j][t] <= rows[j][t - 1]) fail(ErrorCode::Internal, "CHOLMOD supernode rows are not sorted");
-        diag[j] = vals[j][0];
+        diag[j] = double(vals[j][0]);
       }
     }
   }
   int64_t count(int64_t j) const { return len[j]; }
   int32_t row(int64_t j, int64_t t) const { return static_cast<int32_t>(rows[j][t]); }
-  float value(int64_t j, int64_t t) const { return t == 0 ? 1.0f : static_cast<float>(vals[j][t] / diag[j]); }
+  float value(int64_t j, int64_t t) const { return t == 0 ? 1.0f : static_cast<float>(double(vals[j][t]) / diag[j]); }
   // Entries compete by their size in the LLᵀ factor, as the reference ranks them (before LDLᵀ scaling).
   float rank(int64_t j, int64_t t) const { return static_cast<float>(std::fabs(vals[j][t])); }
 };
+
+// LLᵀ -> LDLᵀ: D = diag(L)², columns divided by their diagonal; sparsified on the way out.
+template <class T>
+void sparsified_ldlt(const cholmod_factor& f, const T* x, int64_t target_nnz, int threads, Ldlt& out, int64_t* nonzeros) {
+  const int64_t n = static_cast<int64_t>(f.n);
+  const SupernodalColumns<T> cols(f, x);
+  out.d.resize(n);
+  for (int64_t j = 0; j < n; ++j) out.d[j] = cols.diag[j] * cols.diag[j];
+  // Counted as the dense path counts them: the relaxed supernodes' explicit zeros are not entries.
+  out.l = sparsify_columns(cols, n, target_nnz, threads, nonzeros);
+}
+
+// An upper bound on the condition number of XᵀX + λI: Gershgorin puts every eigenvalue of the Gram
+// at most max_j Σ_i |G_ij| ≤ max_j Σ_u |x_uj|·Σ_i |x_ui|, and λ bounds them from below.
+double condition_bound(const Csr& x, double l2) {
+  std::vector<double> row_l1(x.rows, 0.0), col_bound(x.cols, 0.0);
+  for (int64_t u = 0; u < x.rows; ++u)
+    for (int64_t p = x.indptr[u]; p < x.indptr[u + 1]; ++p) row_l1[u] += std::fabs(double(x.values[p]));
+  for (int64_t u = 0; u < x.rows; ++u)
+    for (int64_t p = x.indptr[u]; p < x.indptr[u + 1]; ++p) col_bound[x.indices[p]] += std::fabs(double(x.values[p])) * row_l1[u];
+  const double top = col_bound.empty() ? 0.0 : *std::max_element(col_bound.begin(), col_bound.end());
+  return l2 > 0 ? (top + l2) / l2 : INFINITY;
+}
 
 }  // namespace
 
@@ -102,9 +128,10 @@ Ldlt ldlt_cholmod(const Csr& x, const SansaOptions& opts, int64_t target_nnz, Tr
   ctx.check_abort();
 
   // CHOLMOD's analysis counts L's nonzeros exactly (before supernode relaxation). Float32 is used
-  // when sparsification then drops at least half of them: its rounding is far below what is dropped.
+  // when sparsification then drops at least half of them, so its rounding is far below what is
+  // dropped, and λ keeps the matrix well enough conditioned for that rounding to stay small.
   const double lower = double(n) * double(n + 1) / 2, lnz = common.get()->lnz;
-  const bool single = 2.0 * double(target_nnz) <= lnz;
+  const bool single = 2.0 * double(target_nnz) <= lnz && condition_bound(x, l2) <= opts.float32_max_condition;
   if (lnz >= opts.dense_factor_min_fill * lower && dense_factor_bytes(n, single) <= opts.dense_factor_max_bytes) {
     const auto* p = static_cast<const SuiteSparse_long*>(L.f->Perm);
     std::vector<int64_t> perm(p, p + n);
@@ -114,34 +141,38 @@ Ldlt ldlt_cholmod(const Csr& x, const SansaOptions& opts, int64_t target_nnz, Tr
 
   t0 = std::chrono::steady_clock::now();
   ctx.report("factorize", 0);
-  double beta[2] = {l2, 0};
-  {
-    lapack::BlasThreadsScope scope(ctx.threads());
-    cholmod_l_factorize_p(&xt.sparse, beta, nullptr, 0, L.f, common.get());
-  }
-  common.check("factorize");
-  if (common.get()->status == CHOLMOD_NOT_POSDEF || static_cast<int64_t>(L.f->minor) < n)
-    fail(ErrorCode::Numeric, "SANSA: XᵀX + l2·I is not positive definite (CHOLMOD stopped at column " +
-                                 std::to_string(L.f->minor) + "); use a larger l2");
-  if (!L.f->is_super) fail(ErrorCode::Internal, "CHOLMOD returned a simplicial factor");
-  ctx.check_abort();
-
-  // LLᵀ -> LDLᵀ: D = diag(L)², columns divided by their diagonal; sparsified on the way out.
   Ldlt out;
   out.n = n;
-  out.perm.resize(n);
   const SuiteSparse_long* perm = static_cast<const SuiteSparse_long*>(L.f->Perm);
-  for (int64_t j = 0; j < n; ++j) out.perm[j] = perm[j];
-  const SupernodalColumns cols(*L.f);
-  out.d.resize(n);
-  for (int64_t j = 0; j < n; ++j) out.d[j] = cols.diag[j] * cols.diag[j];
-  if (stats) stats->seconds_factorize = seconds_since(t0);
+  out.perm.assign(perm, perm + n);
+  SingleFactor lx;
+  if (single && opts.single_supernodal) lx = supernodal_factor_single(*L.f, x, l2, ctx);
+  if (!lx) {
+    double beta[2] = {l2, 0};
+    {
+      lapack::BlasThreadsScope scope(ctx.threads());
+      cholmod_l_factorize_p(&xt.sparse, beta, nullptr, 0, L.f, common.get());
+    }
+    common.check("factorize");
+    if (common.get()->status == CHOLMOD_NOT_POSDEF || static_cast<int64_t>(L.f->minor) < n)
+      fail(ErrorCode::Numeric, "SANSA: XᵀX + l2·I is not positive definite (CHOLMOD stopped at column " +
+                                   std::to_string(L.f->minor) + "); use a larger l2");
+    if (!L.f->is_super) fail(ErrorCode::Internal, "CHOLMOD returned a simplicial factor");
+  }
+  ctx.check_abort();
+  if (stats) {
+    stats->seconds_factorize = seconds_since(t0);
+    stats->single_factor = lx != nullptr;
+  }
   ctx.report("factorize", 1);
 
   t0 = std::chrono::steady_clock::now();
-  // Counted as the dense path counts them: the relaxed supernodes' explicit zeros are not entries.
   int64_t nonzeros = 0;
-  out.l = sparsify_columns(cols, n, target_nnz, ctx.threads(), &nonzeros);
+  if (lx)
+    sparsified_ldlt(*L.f, lx.get(), target_nnz, ctx.threads(), out, &nonzeros);
+  else
+    sparsified_ldlt(*L.f, static_cast<const double*>(L.f->x), target_nnz, ctx.threads(), out, &nonzeros);
+  lx.reset();
   cholmod_l_free_factor(&L.f, common.get());
   if (stats) {
     stats->nnz_factor_full = nonzeros;

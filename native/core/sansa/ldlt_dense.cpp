@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "common/error.hpp"
 #include "common/parallel.hpp"
@@ -93,6 +94,7 @@ Ldlt finish(const Buffer<T>& g, int64_t n, std::vector<int64_t> perm, int64_t ta
   }
   if (stats) {
     stats->dense_factor = true;
+    stats->single_factor = std::is_same<T, float>::value;
     stats->seconds_factorize = seconds_since(t0);
   }
   ctx.report("factorize", 1);

@@ -18,6 +18,7 @@
 #include "common/timer.hpp"
 #include "common/parallel.hpp"
 #include "sansa/ldlt.hpp"
+#include "sansa/permuted_gram.hpp"
 
 namespace cfkit {
 
@@ -42,60 +43,6 @@ void gram_column(const Csr& x, const Csr& xt, int64_t c, std::vector<double>& ac
     }
   }
 }
-
-// Where row u's entries after column j begin, in X by rows with each row's indices increasing.
-int64_t row_tail(const Csr& by_rows, int64_t u, int64_t j) {
-  const auto first = by_rows.indices.begin() + by_rows.indptr[u], last = by_rows.indices.begin() + by_rows.indptr[u + 1];
-  return static_cast<int64_t>(std::upper_bound(first, last, static_cast<int32_t>(j)) - by_rows.indices.begin());
-}
-
-// The strictly lower part of column j of XᵀX (of the scaled Gramian, s_i·G_ij·s_j, when `scale`
-// is given) into a dense accumulator, from X by rows and by columns; only the tails of the rows
-// after j are read. Users are taken in increasing order, as for a whole column, so every entry
-// is summed in the same order. acc must be zero on entry.
-void lower_gram_column(const Csr& by_rows, const Csr& by_cols, int64_t j, const double* scale, std::vector<double>& acc,
-                       std::vector<uint8_t>& mark, std::vector<int32_t>& touched) {
-  touched.clear();
-  const double sj = scale ? scale[j] : 1.0;
-  for (int64_t p = by_cols.indptr[j]; p < by_cols.indptr[j + 1]; ++p) {
-    const int64_t u = by_cols.indices[p];
-    const double xuj = double(by_cols.values[p]) * sj;
-    for (int64_t q = row_tail(by_rows, u, j); q < by_rows.indptr[u + 1]; ++q) {
-      const int32_t i = by_rows.indices[q];
-      acc[i] += xuj * double(by_rows.values[q]) * (scale ? scale[i] : 1.0);
-      if (!mark[i]) {
-        mark[i] = 1;
-        touched.push_back(i);
-      }
-    }
-  }
-}
-
-// X with its items relabelled to their positions in the ordering, by rows (each row's positions
-// increasing) and by columns, with the column scaling in the same order. Row u's entries after
-// position j are then a contiguous tail, so the strictly lower part of a Gramian column is
-// computed without touching its upper part.
-struct PermutedX {
-  Csr rows, cols;
-  std::vector<double> scale;
-  PermutedX(const Csr& xt, const std::vector<double>& item_scale, const std::vector<int64_t>& perm) {
-    const int64_t n = static_cast<int64_t>(perm.size());
-    cols.rows = n;
-    cols.cols = xt.cols;
-    cols.indptr.assign(n + 1, 0);
-    for (int64_t j = 0; j < n; ++j) cols.indptr[j + 1] = cols.indptr[j] + xt.row_size(perm[j]);
-    cols.indices.reserve(cols.indptr[n]);
-    cols.values.reserve(cols.indptr[n]);
-    scale.resize(n);
-    for (int64_t j = 0; j < n; ++j) {
-      const int64_t c = perm[j];
-      cols.indices.insert(cols.indices.end(), xt.indices.begin() + xt.indptr[c], xt.indices.begin() + xt.indptr[c + 1]);
-      cols.values.insert(cols.values.end(), xt.values.begin() + xt.indptr[c], xt.values.begin() + xt.indptr[c + 1]);
-      scale[j] = item_scale[c];
-    }
-    rows = transpose(cols);
-  }
-};
 
 // Lower parts of upcoming columns of P Ã Pᵀ, computed in parallel a window at a time so the
 // sequential factorization only consumes them. A window is sized by the multiply-adds it takes

@@ -38,6 +38,13 @@ struct SansaOptions {
   // factor, double otherwise. Values above 1 turn it off.
   double dense_factor_min_fill = 0.75;
   int64_t dense_factor_max_bytes = int64_t(2) << 30;
+  // Otherwise the numeric step runs in float32 on CHOLMOD's supernodal analysis (same rule: when
+  // sparsification keeps at most half of the factor; supernodal_single.hpp), falling back to
+  // CHOLMOD's double step on a float32 breakdown. False always uses CHOLMOD's.
+  bool single_supernodal = true;
+  // Float32 (either numeric path) also needs λ to keep XᵀX + λI well conditioned: its eigenvalues
+  // lie in [λ, λ + max_j Σ_i |(XᵀX)_ij|], and that ratio must stay below this bound.
+  double float32_max_condition = 1e5;
 };
 
 struct SansaStats {
@@ -45,6 +52,7 @@ struct SansaStats {
   int64_t n_items = 0;
   int64_t nnz_factor_full = 0;  // the exact factor before sparsification (0 for ICF)
   bool dense_factor = false;    // the exact factor was computed densely (see dense_factor_min_fill)
+  bool single_factor = false;   // the exact factor was computed in float32 (dense or supernodal)
   int64_t nnz_l = 0;            // L after sparsification / incomplete factorization, diagonal included
   int64_t nnz_inverse = 0;      // M ≈ L⁻¹, diagonal included
   int64_t nnz_weights = 0;      // encoder + decoder

@@ -1,0 +1,181 @@
+#include "sansa/supernodal_single.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/parallel.hpp"
+#include "common/row_allocator.hpp"
+#include "dense/lapack.hpp"
+#include "sansa/permuted_gram.hpp"
+
+namespace cfkit {
+
+namespace {
+
+using Idx = SuiteSparse_long;
+constexpr Idx kPanel = 512;
+// Columns per step of a supernode's own factorization.
+constexpr int64_t kTile = 512;
+// Multiply-adds below which a product is computed here rather than by the BLAS.
+constexpr Idx kBlasWork = 32768;
+
+// C (ndrow2 x ndrow1, leading dimension ndrow2) := A2·A1ᵀ, lower part of the top square only, where
+// A1 is the first ndrow1 rows of A2 (ndrow2 x ndcol, leading dimension lda). Small products stay out
+// of the BLAS, whose per-call cost exceeds theirs (most descendant updates are a few columns wide).
+void descendant_product(const float* a, int64_t lda, int64_t ndrow1, int64_t ndrow2, int64_t ndcol, float* c) {
+  if (ndrow1 * ndrow2 * ndcol >= kBlasWork) {
+    lapack::syrk_lower(ndrow1, ndcol, 1.f, a, lda, 0.f, c, ndrow2);
+    lapack::gemm_nt(ndrow2 - ndrow1, ndrow1, ndcol, 1.f, a + ndrow1, lda, a, lda, 0.f, c + ndrow1, ndrow2);
+    return;
+  }
+  for (int64_t j = 0; j < ndrow1; ++j) {
+    float* cj = c + j * ndrow2;
+    std::fill(cj + j, cj + ndrow2, 0.f);
+    for (int64_t t = 0; t < ndcol; ++t) {
+      const float* at = a + t * lda;
+      const float ajt = at[j];
+      for (int64_t i = j; i < ndrow2; ++i) cj[i] += at[i] * ajt;
+    }
+  }
+}
+
+// Cholesky of a supernode's nsrow x nscol trapezoid in place: right-looking by kTile columns, each
+// diagonal tile factored by the BLAS on one thread. OpenBLAS's threaded potrf blocks differently for
+// different thread counts, so the bits would depend on them; its trsm, syrk and gemm split only
+// the output, and are used threaded. Returns false at a non-positive pivot.
+bool factor_supernode(float* block, int64_t nscol, int64_t nsrow) {
+  for (int64_t k0 = 0; k0 < nscol; k0 += kTile) {
+    const int64_t kb = std::min(kTile, nscol - k0), below = nsrow - k0 - kb, rest = nscol - k0 - kb;
+    float* diag = block + k0 * nsrow + k0;
+    {
+      lapack::BlasThreadsScope serial(1);
+      if (lapack::potrf_lower(kb, diag, nsrow) != 0) return false;
+    }
+    lapack::trsm_right_lower_trans(below, kb, diag, nsrow, diag + kb, nsrow);
+    float* trailing = diag + kb * nsrow + kb;
+    lapack::syrk_lower(rest, kb, -1.f, diag + kb, nsrow, 1.f, trailing, nsrow);
+    lapack::gemm_nt(below - rest, rest, kb, -1.f, diag + kb + rest, nsrow, diag + kb, nsrow, 1.f, trailing + rest, nsrow);
+  }
+  return true;
+}
+
+}  // namespace
+
+SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, double l2, TrainContext& ctx) {
+  if (!f.is_super || !f.super || !f.pi || !f.px || !f.s || !f.Perm)
+    fail(ErrorCode::Internal, "single-precision factorization needs CHOLMOD's supernodal analysis");
+  const int64_t n = static_cast<int64_t>(f.n), nsuper = static_cast<int64_t>(f.nsuper);
+  const auto* super = static_cast<const Idx*>(f.super);
+  const auto* pi = static_cast<const Idx*>(f.pi);
+  const auto* px = static_cast<const Idx*>(f.px);
+  const auto* ls = static_cast<const Idx*>(f.s);
+  const auto* perm = static_cast<const Idx*>(f.Perm);
+
+  const PermutedX xp = [&] {
+    const Csr xt = transpose(x);
+    return PermutedX(xt, {}, std::vector<int64_t>(perm, perm + n));
+  }();
+  SingleFactor lx(RowAllocator<float>().allocate(f.xsize));
+  // Zeroed up front by every thread: first touches of fresh pages are slow (a virtual machine's
+  // page faults cleared Gowalla's 3.7 GB at about 0.5 GB/s on one thread) and spread across threads.
+  parallel_chunks(static_cast<int64_t>(f.xsize), int64_t(1) << 19, ctx.threads(), [&](int64_t b, int64_t e, int) {
+    std::fill(lx.get() + b, lx.get() + e, 0.f);
+  });
+
+  std::vector<int32_t> super_of(n), map(n, -1), rel;
+  std::vector<Idx> head(nsuper, -1), next(nsuper, -1), pos(nsuper, 0);
+  std::vector<double> acc(n, 0.0);
+  std::vector<uint8_t> mark(n, 0);
+  std::vector<int32_t> touched;
+  std::vector<float> c;
+  // Progress by the supernodes' own update work, about nscol·nsrow² each.
+  double total = 0, done = 0;
+  for (int64_t s = 0; s < nsuper; ++s) {
+    for (Idx k = super[s]; k < super[s + 1]; ++k) super_of[k] = static_cast<int32_t>(s);
+    total += double(super[s + 1] - super[s]) * double(pi[s + 1] - pi[s]) * double(pi[s + 1] - pi[s]);
+  }
+
+  Idx max_rows = 0;
+  for (int64_t s = 0; s < nsuper; ++s) max_rows = std::max<Idx>(max_rows, pi[s + 1] - pi[s]);
+  c.resize(size_t(max_rows) * kPanel);
+
+  lapack::BlasThreadsScope blas(ctx.threads());
+  for (int64_t s = 0; s < nsuper; ++s) {
+    const Idx k1 = super[s], k2 = super[s + 1], nscol = k2 - k1, psi = pi[s], nsrow = pi[s + 1] - psi;
+    float* block = lx.get() + px[s];
+    for (Idx t = 0; t < nsrow; ++t) map[ls[psi + t]] = static_cast<int32_t>(t);
+
+    // The lower part of A's columns k1..k2−1, each rounded once from its double sum.
+    for (Idx col = 0; col < nscol; ++col) {
+      const Idx k = k1 + col;
+      float* dst = block + col * nsrow;
+      double diag = l2;
+      for (int64_t p = xp.cols.indptr[k]; p < xp.cols.indptr[k + 1]; ++p) diag += double(xp.cols.values[p]) * xp.cols.values[p];
+      dst[col] = static_cast<float>(diag);
+      lower_gram_column(xp.rows, xp.cols, k, nullptr, acc, mark, touched);
+      for (int32_t i : touched) {
+        if (map[i] < 0) fail(ErrorCode::Internal, "single-precision factorization: a Gram entry outside L's pattern");
+        dst[map[i]] = static_cast<float>(acc[i]);
+        acc[i] = 0;
+        mark[i] = 0;
+      }
+    }
+
+    // Updates from every earlier supernode d with rows in k1..k2−1: its rows from there on, times
+    // those rows, subtracted where they land in this supernode. d then waits for its next row's owner.
+    for (Idx d = head[s], after; d != -1; d = after) {
+      after = next[d];
+      const Idx pdi = pi[d], pdend = pi[d + 1], ndrow = pdend - pdi, ndcol = super[d + 1] - super[d];
+      const Idx p1 = pdi + pos[d];
+      Idx p2 = p1;
+      while (p2 < pdend && ls[p2] < k2) ++p2;
+      const Idx ndrow1 = p2 - p1, ndrow2 = pdend - p1;
+      rel.resize(ndrow2);
+      for (Idx t = 0; t < ndrow2; ++t) rel[t] = map[ls[p1 + t]];
+      // A panel of kPanel target columns at a time keeps the product buffer small (CHOLMOD's
+      // whole-update buffer is 417 M entries on Gowalla) and in cache while it is scattered.
+      const float* a = lx.get() + px[d] + (p1 - pdi);
+      for (Idx j0 = 0; j0 < ndrow1; j0 += kPanel) {
+        const Idx w = std::min<Idx>(kPanel, ndrow1 - j0), m = ndrow2 - j0;
+        if (rel[ndrow2 - 1] - rel[j0] == m - 1 && w * m * ndcol >= kBlasWork) {
+          // The panel's rows land on consecutive rows of this supernode (so do its columns, which
+          // are its first rows): the BLAS subtracts the product in place.
+          float* target = block + int64_t(rel[j0]) * nsrow + rel[j0];
+          lapack::syrk_lower(w, ndcol, -1.f, a + j0, ndrow, 1.f, target, nsrow);
+          lapack::gemm_nt(m - w, w, ndcol, -1.f, a + j0 + w, ndrow, a + j0, ndrow, 1.f, target + w, nsrow);
+          continue;
+        }
+        descendant_product(a + j0, ndrow, w, m, ndcol, c.data());
+        for (Idx jj = 0; jj < w; ++jj) {
+          float* dst = block + int64_t(rel[j0 + jj]) * nsrow;
+          const float* src = c.data() + jj * m;
+          const int32_t* r = rel.data() + j0;
+          for (Idx i = jj; i < m; ++i) dst[r[i]] -= src[i];
+        }
+      }
+      pos[d] = p2 - pdi;
+      if (p2 < pdend) {
+        const int32_t owner = super_of[ls[p2]];
+        next[d] = head[owner];
+        head[owner] = d;
+      }
+    }
+    head[s] = -1;
+
+    if (!factor_supernode(block, nscol, nsrow)) return nullptr;
+    if (nsrow > nscol) {
+      pos[s] = nscol;
+      const int32_t owner = super_of[ls[psi + nscol]];
+      next[s] = head[owner];
+      head[owner] = s;
+    }
+    for (Idx t = 0; t < nsrow; ++t) map[ls[psi + t]] = -1;
+    done += double(nscol) * double(nsrow) * double(nsrow);
+    ctx.report("factorize", done / total);
+    ctx.check_abort();
+  }
+  return lx;
+}
+
+}  // namespace cfkit
