@@ -133,6 +133,7 @@ async function child(cfg) {
     fitSeconds,
     stageSeconds: model.stats?.seconds,
     denseFactor: model.stats?.denseFactor,
+    float32Factor: model.stats?.float32Factor,
     nnz: model.stats ? { factorFull: model.stats.nnzFactorFull, L: model.stats.nnzL, inverse: model.stats.nnzInverse, weights: model.stats.nnzWeights } : { weights: model.numItems ** 2 },
     umrLoss: model.stats?.umrLoss,
     icfRestarts: model.stats?.icfRestarts,
@@ -198,11 +199,12 @@ async function main() {
   const runsEase = (name) => name !== 'gowalla' || args.includes('--gowalla-ease');
   const keep = (r) => !(datasets.includes(r.dataset) && ((r.model === 'ease' && runsEase(r.dataset)) || factorizers.includes(r.model)));
   // --reuse-reference: the reference's figures already in the file for the same configuration are
-  // kept (tagged with when they were measured) instead of fitting the slow reference again.
+  // kept (tagged with when they were measured) instead of fitting the slow reference again; so is a
+  // reference run that timed out.
   const earlier = new Map();
   if (args.includes('--reuse-reference'))
     for (const r of results.runs)
-      if (r.reference && !r.reference.error) earlier.set(`${r.dataset}/${r.model}/${r.density}`, { ...r.reference, reusedFrom: r.reference.reusedFrom ?? previousDate });
+      if (r.reference) earlier.set(`${r.dataset}/${r.model}/${r.density}`, { ...r.reference, reusedFrom: r.reference.reusedFrom ?? previousDate });
   results.runs = results.runs.filter(keep);
   for (const name of datasets) {
     if (!fs.existsSync(path.join(dataDir, DATASETS[name].file))) {
