@@ -286,6 +286,25 @@ TEST(single_precision_supernodal_factor_matches_cholmod_in_double) {
     CHECK(worst < 2e-5);   // relative to each column's pivot
     CHECK(same_bits);      // and independent of the thread count
   }
+  // It reports progress through "factorize" and stops when asked to.
+  Csr x = cfkit_test::random_binary(900, 300, 14, 41);
+  SupernodalAnalysis a(x);
+  std::vector<double> fractions;
+  TrainContext watched(2, nullptr, [&](const Progress& p) {
+    if (p.stage == "factorize") fractions.push_back(p.fraction);
+  });
+  CHECK(supernodal_factor_single(*a.f, x, 20.0, watched) != nullptr);
+  CHECK(!fractions.empty() && fractions.back() == 1.0);
+  CHECK(std::is_sorted(fractions.begin(), fractions.end()));
+  TrainContext aborted(2, nullptr, nullptr);
+  aborted.request_abort();
+  bool was_aborted = false;
+  try {
+    supernodal_factor_single(*a.f, x, 20.0, aborted);
+  } catch (const Error& e) {
+    was_aborted = e.code() == ErrorCode::Aborted;
+  }
+  CHECK(was_aborted);
 }
 
 TEST(single_precision_factor_reports_a_float32_breakdown_and_ldlt_falls_back) {

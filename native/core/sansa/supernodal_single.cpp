@@ -43,8 +43,10 @@ void descendant_product(const float* a, int64_t lda, int64_t ndrow1, int64_t ndr
 // Cholesky of a supernode's nsrow x nscol trapezoid in place: right-looking by kTile columns, each
 // diagonal tile factored by the BLAS on one thread. OpenBLAS's threaded potrf blocks differently for
 // different thread counts, so the bits would depend on them; its trsm, syrk and gemm split only
-// the output, and are used threaded. Returns false at a non-positive pivot.
-bool factor_supernode(float* block, int64_t nscol, int64_t nsrow) {
+// the output, and are used threaded. Returns false at a non-positive pivot. `step(k)` runs after
+// the first k columns are done (Gowalla's last supernode is 40 s of work: progress and abort).
+template <class Step>
+bool factor_supernode(float* block, int64_t nscol, int64_t nsrow, Step&& step) {
   for (int64_t k0 = 0; k0 < nscol; k0 += kTile) {
     const int64_t kb = std::min(kTile, nscol - k0), below = nsrow - k0 - kb, rest = nscol - k0 - kb;
     float* diag = block + k0 * nsrow + k0;
@@ -56,6 +58,7 @@ bool factor_supernode(float* block, int64_t nscol, int64_t nsrow) {
     float* trailing = diag + kb * nsrow + kb;
     lapack::syrk_lower(rest, kb, -1.f, diag + kb, nsrow, 1.f, trailing, nsrow);
     lapack::gemm_nt(below - rest, rest, kb, -1.f, diag + kb + rest, nsrow, diag + kb, nsrow, 1.f, trailing + rest, nsrow);
+    step(k0 + kb);
   }
   return true;
 }
@@ -163,7 +166,14 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
     }
     head[s] = -1;
 
-    if (!factor_supernode(block, nscol, nsrow)) return nullptr;
+    // The supernode's own work is about nscol·nsrow², a falling share of it per column.
+    const double work = double(nscol) * double(nsrow) * double(nsrow);
+    const bool ok = factor_supernode(block, nscol, nsrow, [&](int64_t k) {
+      const double left = 1.0 - double(k) / double(nscol);
+      ctx.report("factorize", (done + work * (1.0 - left * left * left)) / total);
+      ctx.check_abort();
+    });
+    if (!ok) return nullptr;
     if (nsrow > nscol) {
       pos[s] = nscol;
       const int32_t owner = super_of[ls[psi + nscol]];
@@ -171,9 +181,7 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
       head[owner] = s;
     }
     for (Idx t = 0; t < nsrow; ++t) map[ls[psi + t]] = -1;
-    done += double(nscol) * double(nsrow) * double(nsrow);
-    ctx.report("factorize", done / total);
-    ctx.check_abort();
+    done += work;
   }
   return lx;
 }
