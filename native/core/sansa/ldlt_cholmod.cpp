@@ -10,6 +10,7 @@
 #include "dense/lapack.hpp"
 #include "sansa/cholmod_util.hpp"
 #include "sansa/ldlt.hpp"
+#include "sansa/permuted_gram.hpp"
 #include "sansa/sparsify.hpp"
 #include "sansa/supernodal_single.hpp"
 
@@ -75,14 +76,10 @@ void sparsified_ldlt(const cholmod_factor& f, const T* x, int64_t target_nnz, in
 }
 
 // An upper bound on the condition number of XᵀX + λI: Gershgorin puts every eigenvalue of the Gram
-// at most max_j Σ_i |G_ij| ≤ max_j Σ_u |x_uj|·Σ_i |x_ui|, and λ bounds them from below.
+// at most its largest absolute column sum, and λ bounds them from below.
 double condition_bound(const Csr& x, double l2) {
-  std::vector<double> row_l1(x.rows, 0.0), col_bound(x.cols, 0.0);
-  for (int64_t u = 0; u < x.rows; ++u)
-    for (int64_t p = x.indptr[u]; p < x.indptr[u + 1]; ++p) row_l1[u] += std::fabs(double(x.values[p]));
-  for (int64_t u = 0; u < x.rows; ++u)
-    for (int64_t p = x.indptr[u]; p < x.indptr[u + 1]; ++p) col_bound[x.indices[p]] += std::fabs(double(x.values[p])) * row_l1[u];
-  const double top = col_bound.empty() ? 0.0 : *std::max_element(col_bound.begin(), col_bound.end());
+  const std::vector<double> sums = gram_abs_column_sum_bounds(x);
+  const double top = sums.empty() ? 0.0 : *std::max_element(sums.begin(), sums.end());
   return l2 > 0 ? (top + l2) / l2 : INFINITY;
 }
 

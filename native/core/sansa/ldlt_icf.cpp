@@ -226,19 +226,11 @@ namespace {
 // True when every Gramian entry, and every sum of squares of a column's entries, is an integer
 // below 2^53: X holds integers and, for every column j, (Σ_u |x_uj|·Σ_k |x_uk|)² < 2^53. Sums of
 // such numbers are exact in double in any order.
-bool gram_norms_are_exact(const Csr& x, const Csr& xt) {
-  std::vector<double> row_l1(x.rows, 0.0);
-  for (int64_t u = 0; u < x.rows; ++u)
-    for (int64_t q = x.indptr[u]; q < x.indptr[u + 1]; ++q) {
-      const double v = x.values[q];
-      if (v != std::trunc(v)) return false;
-      row_l1[u] += std::fabs(v);
-    }
-  for (int64_t c = 0; c < xt.rows; ++c) {
-    double bound = 0;
-    for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) bound += std::fabs(double(xt.values[p])) * row_l1[xt.indices[p]];
+bool gram_norms_are_exact(const Csr& x) {
+  for (float v : x.values)
+    if (v != std::trunc(v)) return false;
+  for (double bound : gram_abs_column_sum_bounds(x))
     if (bound * bound >= 9007199254740992.0) return false;
-  }
   return true;
 }
 
@@ -280,7 +272,7 @@ std::vector<double> icf_column_scaling(const Csr& x, TrainContext& ctx) {
   const int64_t n = x.cols;
   Csr xt = transpose(x);
   std::vector<double> sq(n, 0.0);
-  if (gram_norms_are_exact(x, xt)) {
+  if (gram_norms_are_exact(x)) {
     // Half the work of whole columns (the usual case: binary or count data).
     sq = gram_column_norms_symmetric(x, xt, ctx.threads());
   } else {

@@ -1,8 +1,9 @@
-// X with its items relabelled to their positions in a factor ordering, and the strictly lower part
-// of a column of its Gramian computed from it. Shared by the ICF factorizer and the single-precision
-// supernodal factorization.
+// X with its items relabelled to their positions in a factor ordering, the strictly lower part of a
+// column of its Gramian computed from it, and bounds on the Gramian's absolute column sums. Shared
+// by the ICF factorizer and the CHOLMOD factorizer's float32 supernodal step.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -63,5 +64,16 @@ struct PermutedX {
     rows = transpose(cols);
   }
 };
+
+// For every column j, Σ_u |x_uj|·Σ_k |x_uk|: at least Σ_i |(XᵀX)_ij|, from X in O(nnz). It bounds
+// every Gramian entry (and sum) exactness needs, and the Gramian's largest eigenvalue (Gershgorin).
+inline std::vector<double> gram_abs_column_sum_bounds(const Csr& x) {
+  std::vector<double> row_l1(x.rows, 0.0), bound(x.cols, 0.0);
+  for (int64_t u = 0; u < x.rows; ++u)
+    for (int64_t p = x.indptr[u]; p < x.indptr[u + 1]; ++p) row_l1[u] += std::fabs(double(x.values[p]));
+  for (int64_t u = 0; u < x.rows; ++u)
+    for (int64_t p = x.indptr[u]; p < x.indptr[u + 1]; ++p) bound[x.indices[p]] += std::fabs(double(x.values[p])) * row_l1[u];
+  return bound;
+}
 
 }  // namespace cfkit
