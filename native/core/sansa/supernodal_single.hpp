@@ -17,8 +17,9 @@ namespace cfkit {
 struct FreeFactor {
   void operator()(float* p) const noexcept { std::free(p); }
 };
-// Allocated 2 MiB-aligned and offered to transparent huge pages: its first touch, page by page,
-// otherwise costs more than a tenth of the factorization (Gowalla: 2 GB).
+// Allocated 2 MiB-aligned and offered to transparent huge pages (its first touch, page by page,
+// otherwise costs more than a tenth of the factorization), except for wide supernodes, whose upper
+// triangles are never touched (Gowalla: 2.0 of the 3.7 GB allocated are ever resident).
 using SingleFactor = std::unique_ptr<float[], FreeFactor>;
 
 // LLᵀ of P(XᵀX + λI)Pᵀ in float32, left-looking by supernodes, in the layout of CHOLMOD's
