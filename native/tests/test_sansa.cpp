@@ -249,13 +249,15 @@ struct SupernodalAnalysis {
 }  // namespace
 
 TEST(single_precision_supernodal_factor_matches_cholmod_in_double) {
-  // 900 users x 300 items with 14 items each fill the factor's tail into large supernodes, so the
-  // descendant updates take every path: small products here, the BLAS into a buffer, and the BLAS
-  // in place. Count data (1-3) and fractional data as well as binary.
-  for (int kind = 0; kind < 3; ++kind) {
-    Csr x = cfkit_test::random_binary(900, 300, 14, 41 + kind);
+  // 900 users x 300 uniform random items, 14 each, fill the factor's tail into one dense supernode
+  // that every update reaches in place. 6000 users x 2000 items in 20 communities keep many
+  // supernodes whose rows land on scattered rows of their ancestors: small products here, products
+  // by the BLAS into a buffer, and scatters split across threads. Binary, count (1-3) and
+  // fractional data.
+  for (int kind = 0; kind < 4; ++kind) {
+    Csr x = kind == 0 ? cfkit_test::random_binary(900, 300, 14, 41) : cfkit_test::clustered_binary(6000, 2000, 20, 8, 41 + kind);
     for (size_t p = 0; p < x.values.size(); ++p)
-      x.values[p] = kind == 0 ? 1.f : kind == 1 ? float(1 + p % 3) : 0.25f + 0.5f * float(p % 5) / 3.f;
+      x.values[p] = kind <= 1 ? 1.f : kind == 2 ? float(1 + p % 3) : 0.25f + 0.5f * float(p % 5) / 3.f;
     const double l2 = 20.0;
     SupernodalAnalysis a(x);
     CHECK(a.f && a.f->is_super);
