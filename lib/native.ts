@@ -257,10 +257,29 @@ export function chooseOpenBlasCore(): void {
   if (core) process.env.OPENBLAS_CORETYPE = core;
 }
 
+/**
+ * After each call, OpenBLAS's worker threads spin for 2^28 cycles (about 0.1 s) before they sleep.
+ * cfkit's own threads often run right after a BLAS call (SANSA's factorization alternates the two
+ * thousands of times), and spinning workers then take their cores: Gowalla's scattered updates took
+ * 2.9 s instead of 1.9 s on 2 threads. 2^4 cycles (OpenBLAS's smallest) puts workers to sleep at
+ * once; waking them costs microseconds per call, which no cfkit workload noticed. Unless the user
+ * set OPENBLAS_THREAD_TIMEOUT, set it before the addon loads OpenBLAS (same caveats as above).
+ * @internal
+ */
+export function chooseOpenBlasThreadTimeout(): void {
+  if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = '4';
+}
+
+/** @internal Everything cfkit sets in the environment before OpenBLAS loads. */
+export function prepareOpenBlas(): void {
+  chooseOpenBlasCore();
+  chooseOpenBlasThreadTimeout();
+}
+
 /** Loads the addon once per process (per worker thread), or throws NativeLoadError. */
 export function native(): NativeBinding {
   if (cached) return cached;
-  chooseOpenBlasCore();
+  prepareOpenBlas();
   let file = path.join(packageRoot, 'build', 'Release', 'cfkit.node') + ' or prebuilds/' + `${process.platform}-${process.arch}/`;
   try {
     file = locate();

@@ -55,6 +55,18 @@ describe('backend and loader', () => {
     if (core && process.env.OPENBLAS_CORETYPE === core) expect(backendInfo().cpu.blas).toContain(`core=${core}`);
   });
 
+  test('OpenBLAS workers sleep right after a call unless the user chose a thread timeout', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const timeoutIn = (extra: Record<string, string>) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, CFKIT_DEVICE: 'cpu', ...extra };
+      if (!('OPENBLAS_THREAD_TIMEOUT' in extra)) delete env.OPENBLAS_THREAD_TIMEOUT;
+      const script = "require('./dist').backendInfo(); console.log(process.env.OPENBLAS_THREAD_TIMEOUT)";
+      return execFileSync(process.execPath, ['-e', script], { cwd: root, env }).toString().trim();
+    };
+    expect(timeoutIn({})).toBe('4');
+    expect(timeoutIn({ OPENBLAS_THREAD_TIMEOUT: '26' })).toBe('26');
+  });
+
   test('load errors name the platform, libc, the file and the fix', () => {
     const e = loadError(new Error('libcholmod.so.3: cannot open shared object file: No such file or directory'), '/x/cfkit.node');
     expect(e).toBeInstanceOf(NativeLoadError);
