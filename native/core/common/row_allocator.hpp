@@ -5,7 +5,6 @@
 // common default, needs the hint); smaller ones are aligned to 64 bytes.
 #pragma once
 #include <cstddef>
-#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <vector>
@@ -43,20 +42,6 @@ struct RowAllocator {
   template <class U>
   bool operator!=(const RowAllocator<U>&) const noexcept { return false; }
 };
-
-// Withdraws the huge-page hint from the whole 4 KiB pages inside [begin, end) of such an array, for
-// a region of which only parts will ever be touched: a huge page is faulted in, and counted, whole.
-inline void no_huge_pages(const void* begin, const void* end) noexcept {
-#if defined(__linux__) && defined(MADV_NOHUGEPAGE)
-  constexpr uintptr_t kPage = 4096;
-  const uintptr_t b = (reinterpret_cast<uintptr_t>(begin) + kPage - 1) & ~(kPage - 1);
-  const uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~(kPage - 1);
-  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_NOHUGEPAGE);  // a hint; failure is harmless
-#else
-  (void)begin;
-  (void)end;
-#endif
-}
 
 template <class T>
 using RowVector = std::vector<T, RowAllocator<T>>;

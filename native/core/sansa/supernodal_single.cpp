@@ -5,7 +5,6 @@
 
 #include "common/error.hpp"
 #include "common/parallel.hpp"
-#include "common/row_allocator.hpp"
 #include "dense/lapack.hpp"
 #include "sansa/permuted_gram.hpp"
 
@@ -96,17 +95,17 @@ bool factor_supernode(float* block, int64_t nscol, int64_t nsrow, Step&& step) {
 // which nothing reads or writes, are never touched.
 constexpr Idx kSmallPageColumns = 2048;
 
-// The factor's xsize floats with every entry on or below a diagonal zeroed (nothing reads or writes
-// the upper triangles); those of supernodes of kSmallPageColumns or more columns are never touched. Gowalla's last supernode is
-// a dense 28,755-column square, 3.3 GB of the 3.7 GB factor, so this halves the memory touched.
-// Zeroed by every thread: first touches of fresh pages are slow (a virtual machine's page faults
-// ran at about 0.5 GB/s on one thread) and spread across threads.
+// The factor's xsize floats, zero, with every entry on or below a diagonal resident; the upper
+// triangles of supernodes of kSmallPageColumns or more columns are never touched (nothing reads or
+// writes them). Gowalla's last supernode is a dense 28,755-column square, 3.3 GB of the 3.7 GB
+// factor, so this halves the memory touched. Made resident up front by every thread, rather than
+// page by page later as the factorization first writes each page (see common/zeroed_pages.hpp).
 SingleFactor allocate_zeroed_factor(const cholmod_factor& f, int threads) {
   const int64_t n = static_cast<int64_t>(f.n), nsuper = static_cast<int64_t>(f.nsuper);
   const auto* super = static_cast<const Idx*>(f.super);
   const auto* pi = static_cast<const Idx*>(f.pi);
   const auto* px = static_cast<const Idx*>(f.px);
-  SingleFactor lx(RowAllocator<float>().allocate(f.xsize));
+  SingleFactor lx = map_zeroed<float>(f.xsize);
   std::vector<int32_t> super_of(n);
   for (int64_t s = 0; s < nsuper; ++s) {
     for (Idx k = super[s]; k < super[s + 1]; ++k) super_of[k] = static_cast<int32_t>(s);
@@ -117,7 +116,7 @@ SingleFactor allocate_zeroed_factor(const cholmod_factor& f, int threads) {
       const int32_t s = super_of[k];
       const Idx col = k - super[s], nsrow = pi[s + 1] - pi[s];
       float* column = lx.get() + px[s] + col * nsrow;
-      std::fill(column + col, column + nsrow, 0.f);
+      populate(column + col, column + nsrow);
     }
   });
   return lx;

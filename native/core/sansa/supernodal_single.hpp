@@ -10,17 +10,14 @@
 #include <memory>
 
 #include "common/context.hpp"
+#include "common/zeroed_pages.hpp"
 #include "sparse/csr.hpp"
 
 namespace cfkit {
 
-struct FreeFactor {
-  void operator()(float* p) const noexcept { std::free(p); }
-};
-// Allocated 2 MiB-aligned and offered to transparent huge pages (its first touch, page by page,
-// otherwise costs more than a tenth of the factorization), except for wide supernodes, whose upper
-// triangles are never touched (Gowalla: 2.0 of the 3.7 GB allocated are ever resident).
-using SingleFactor = std::unique_ptr<float[], FreeFactor>;
+// In its own mapping, on huge pages except for wide supernodes, whose upper triangles are never
+// touched (Gowalla: 2.0 of the 3.7 GB mapped are ever resident).
+using SingleFactor = ZeroedArray<float>;
 
 // LLᵀ of P(XᵀX + λI)Pᵀ in float32, left-looking by supernodes, in the layout of CHOLMOD's
 // supernodal factor: `symbolic` is cholmod_l_analyze's result (super, pi, px, s and Perm; no values)

@@ -1,0 +1,88 @@
+// Large zero-filled arrays in their own anonymous mapping. The kernel hands such pages out zeroed, so
+// nothing needs clearing; what costs is the first touch of each page. On a virtual machine a page
+// fault is a trap to the host as well: clearing 1.7 GB of fresh 4 KiB pages took 1.2-1.6 s on two
+// threads here, while the kernel filled in the same pages in 0.3 s when asked up front with
+// MADV_POPULATE_WRITE (Linux 5.14+). Elsewhere, and on older kernels, a write to each page does it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+namespace cfkit {
+
+struct ReleasePages {
+  size_t bytes = 0;
+  void operator()(void* p) const noexcept {
+#if defined(__linux__)
+    if (p) munmap(p, bytes);
+#else
+    std::free(p);
+#endif
+  }
+};
+
+template <class T>
+using ZeroedArray = std::unique_ptr<T[], ReleasePages>;
+
+// n zeroed elements, 2 MiB-aligned, offered to transparent huge pages, with no page touched yet.
+template <class T>
+ZeroedArray<T> map_zeroed(size_t n) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (n == 0 || n > (size_t(-1) - 2 * kHuge) / sizeof(T)) throw std::bad_alloc();
+  const size_t bytes = (n * sizeof(T) + kHuge - 1) / kHuge * kHuge;
+#if defined(__linux__)
+  void* base = mmap(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) throw std::bad_alloc();
+  // Trim the mapping to a 2 MiB-aligned start: huge pages only back aligned ranges.
+  const uintptr_t b = reinterpret_cast<uintptr_t>(base);
+  const uintptr_t start = (b + kHuge - 1) & ~uintptr_t(kHuge - 1);
+  if (start > b) munmap(base, start - b);
+  if (start - b < kHuge) munmap(reinterpret_cast<void*>(start + bytes), kHuge - (start - b));
+#if defined(MADV_HUGEPAGE)
+  madvise(reinterpret_cast<void*>(start), bytes, MADV_HUGEPAGE);  // a hint; failure is harmless
+#endif
+  return ZeroedArray<T>(reinterpret_cast<T*>(start), ReleasePages{bytes});
+#else
+  void* p = std::calloc(n, sizeof(T));
+  if (!p) throw std::bad_alloc();
+  return ZeroedArray<T>(static_cast<T*>(p), ReleasePages{bytes});
+#endif
+}
+
+// Withdraws the huge-page hint from the whole 4 KiB pages inside [begin, end), for a region of which
+// only parts will ever be touched: a huge page is faulted in, and counted, whole.
+inline void no_huge_pages(const void* begin, const void* end) noexcept {
+#if defined(__linux__) && defined(MADV_NOHUGEPAGE)
+  constexpr uintptr_t kPage = 4096;
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(begin) + kPage - 1) & ~(kPage - 1);
+  const uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~(kPage - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_NOHUGEPAGE);  // a hint; failure is harmless
+#else
+  (void)begin;
+  (void)end;
+#endif
+}
+
+// Makes the pages that hold [begin, end) of a map_zeroed array resident, without a fault per page
+// where the kernel can. Their contents stay zero.
+inline void populate(void* begin, void* end) noexcept {
+  constexpr uintptr_t kPage = 4096;
+  const uintptr_t b = reinterpret_cast<uintptr_t>(begin) & ~(kPage - 1);
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(end) + kPage - 1) & ~(kPage - 1);
+  if (e <= b) return;
+#if defined(__linux__)
+  constexpr int kPopulateWrite = 23;  // MADV_POPULATE_WRITE, missing from older headers
+  if (madvise(reinterpret_cast<void*>(b), e - b, kPopulateWrite) == 0) return;
+#endif
+  // A write of zero to zero memory changes nothing but faults the page in. Only bytes inside
+  // [begin, end) are written, so threads populating disjoint ranges never write the same byte.
+  const uintptr_t first = reinterpret_cast<uintptr_t>(begin);
+  for (uintptr_t p = b; p < e; p += kPage) *reinterpret_cast<volatile char*>(p < first ? first : p) = 0;
+}
+
+}  // namespace cfkit
