@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "sansa/sansa.hpp"
 #include "sansa/sparsify.hpp"
 #include "sansa/cholmod_util.hpp"
+#include "common/zeroed_pages.hpp"
 #include "sansa/supernodal_single.hpp"
 #include "sansa/umr.hpp"
 #include "util.hpp"
@@ -514,4 +516,37 @@ TEST(sansa_does_not_depend_on_thread_count) {
     CHECK(a.encoder().values == b.encoder().values);
     CHECK(a.decoder().values == b.decoder().values);
   }
+}
+
+namespace {
+// Resident bytes of this process (Linux), or -1.
+int64_t resident_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return -1;
+  long size = 0, resident = -1;
+  if (std::fscanf(f, "%ld %ld", &size, &resident) != 2) resident = -1;
+  std::fclose(f);
+  return resident < 0 ? -1 : int64_t(resident) * 4096;
+}
+}  // namespace
+
+TEST(zeroed_arrays_start_zero_on_2_mib_and_populate_makes_only_their_pages_resident) {
+  // The float32 factor's storage: 64 MiB, of which 32 MiB are made resident and stay zero.
+  const size_t n = size_t(16) << 20, part = size_t(8) << 20;
+  ZeroedArray<float> a = map_zeroed<float>(n);
+  CHECK(reinterpret_cast<uintptr_t>(a.get()) % (size_t(2) << 20) == 0);
+  no_huge_pages(a.get(), a.get() + n);  // counted in 4 KiB pages from here
+  const int64_t before = resident_bytes();
+  populate(a.get() + 1000, a.get() + 1000 + part);
+  const int64_t after = resident_bytes();
+  if (before >= 0) {
+    CHECK(after - before >= int64_t(part * sizeof(float)) - (int64_t(1) << 20));
+    CHECK(after - before <= int64_t(part * sizeof(float)) + (int64_t(4) << 20));
+  }
+  bool zero = true;
+  for (size_t i = 0; i < n; i += 1021) zero = zero && a[i] == 0.f;
+  CHECK(zero);
+  a[n - 1] = 3.f;
+  a[1000] = 2.f;
+  CHECK(a[n - 1] == 3.f && a[1000] == 2.f && a[999] == 0.f);
 }
