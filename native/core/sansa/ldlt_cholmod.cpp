@@ -45,14 +45,15 @@ struct SupernodalColumns {
     const auto* ls = static_cast<const SuiteSparse_long*>(f.s);
     for (size_t s = 0; s < f.nsuper; ++s) {
       const int64_t k1 = super[s], k2 = super[s + 1], nsrow = pi[s + 1] - pi[s];
+      // The supernode's columns share its row list, each from its own diagonal on.
+      for (int64_t t = 1; t < nsrow; ++t)
+        if (ls[pi[s] + t] <= ls[pi[s] + t - 1]) fail(ErrorCode::Internal, "CHOLMOD supernode rows are not sorted");
       for (int64_t c = 0; c < k2 - k1; ++c) {
         const int64_t j = k1 + c;
         rows[j] = ls + pi[s] + c;
         vals[j] = x + px[s] + c * (nsrow + 1);
         len[j] = nsrow - c;
         if (rows[j][0] != j) fail(ErrorCode::Internal, "CHOLMOD supernode column does not start at its diagonal");
-        for (int64_t t = 2; t < len[j]; ++t)
-          if (rows[j][t] <= rows[j][t - 1]) fail(ErrorCode::Internal, "CHOLMOD supernode rows are not sorted");
         diag[j] = double(vals[j][0]);
       }
     }
