@@ -172,6 +172,13 @@ function recomputeRatios() {
 
 const run = (cfg, maxSeconds) => runChild(__filename, cfg, { timeoutMs: maxSeconds * 1000 * 3 });
 
+// Runs in a stable order, whatever was merged: by dataset, EASE first, then factorizer and density.
+const DATASET_ORDER = Object.keys(DATASETS);
+function byConfiguration(a, b) {
+  const model = (r) => (r.model === 'ease' ? '' : r.model ?? '');
+  return DATASET_ORDER.indexOf(a.dataset) - DATASET_ORDER.indexOf(b.dataset) || model(a).localeCompare(model(b)) || (a.density ?? 0) - (b.density ?? 0);
+}
+
 async function main() {
   if (args.includes('--child')) return child(JSON.parse(opt('--child')));
   if (args.includes('--recompute-ratios')) return recomputeRatios();
@@ -197,7 +204,9 @@ async function main() {
   });
   if (referencePython) results.references.sansa = { python: referencePython, note: opt('--reference-note', 'the sansa package importable by that python') };
   const runsEase = (name) => name !== 'gowalla' || args.includes('--gowalla-ease');
-  const keep = (r) => !(datasets.includes(r.dataset) && ((r.model === 'ease' && runsEase(r.dataset)) || factorizers.includes(r.model)));
+  // A merge replaces exactly the configurations this run measures (and their skip records).
+  const remeasured = (r) => (r.model === 'ease' && runsEase(r.dataset)) || (factorizers.includes(r.model) && densities.includes(r.density));
+  const keep = (r) => !(datasets.includes(r.dataset) && remeasured(r));
   // --reuse-reference: the reference's figures already in the file for the same configuration are
   // kept (tagged with when they were measured) instead of fitting the slow reference again; so is a
   // reference run that timed out.
@@ -238,6 +247,7 @@ async function main() {
       }
     }
     fs.rmSync(splitFolder, { recursive: true, force: true });
+    results.runs.sort(byConfiguration);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   }
