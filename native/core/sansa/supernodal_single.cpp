@@ -43,7 +43,7 @@ void descendant_product(const float* a, int64_t lda, int64_t ndrow1, int64_t ndr
 constexpr Idx kParallelScatter = 65536;
 
 // block[r[i], r[j]] −= c[i, j] for j < w and j ≤ i < m, where c is m x w (leading dimension m) and
-// block has leading dimension nsrow. The scatter's loads miss cache (Gowalla: 2.2 G entries, about
+// block has leading dimension nsrow. The scatter's loads miss cache (Gowalla: 3.8 G entries, about
 // 1.4 ns each on one thread), so it is split across threads by columns, balanced by entries; each
 // entry is written by one thread with the same operation, so the bits do not depend on threads.
 void subtract_scattered(const float* c, int64_t w, int64_t m, const int32_t* r, float* block, int64_t nsrow, int threads) {
@@ -72,7 +72,7 @@ void subtract_scattered(const float* c, int64_t w, int64_t m, const int32_t* r, 
 // diagonal tile factored by the BLAS on one thread. OpenBLAS's threaded potrf blocks differently for
 // different thread counts, so the bits would depend on them; its trsm, syrk and gemm split only
 // the output, and are used threaded. Returns false at a non-positive pivot. `step(k)` runs after
-// the first k columns are done (Gowalla's last supernode is 40 s of work: progress and abort).
+// the first k columns are done (Gowalla's last supernode is about 28 s of work: progress and abort).
 template <class Step>
 bool factor_supernode(float* block, int64_t nscol, int64_t nsrow, Step&& step) {
   for (int64_t k0 = 0; k0 < nscol; k0 += kTile) {
@@ -97,8 +97,8 @@ constexpr Idx kSmallPageColumns = 2048;
 
 // The factor's xsize floats, zero, with every entry on or below a diagonal resident; the upper
 // triangles of supernodes of kSmallPageColumns or more columns are never touched (nothing reads or
-// writes them). Gowalla's last supernode is a dense 28,755-column square, 3.3 GB of the 3.7 GB
-// factor, so this halves the memory touched. Made resident up front by every thread, rather than
+// writes them). Gowalla's last supernode is a dense 26,145-column square, 2.7 GB of the 3.4 GB
+// factor, so only 2.0 GB are ever touched. Made resident up front by every thread, rather than
 // page by page later as the factorization first writes each page (see common/zeroed_pages.hpp).
 SingleFactor allocate_zeroed_factor(const cholmod_factor& f, int threads) {
   const int64_t n = static_cast<int64_t>(f.n), nsuper = static_cast<int64_t>(f.nsuper);

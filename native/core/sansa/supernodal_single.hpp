@@ -16,7 +16,7 @@
 namespace cfkit {
 
 // In its own mapping, on huge pages except for wide supernodes, whose upper triangles are never
-// touched (Gowalla: 2.0 of the 3.7 GB mapped are ever resident).
+// touched (Gowalla: 2.0 of the 3.4 GB mapped are ever resident).
 using SingleFactor = ZeroedArray<float>;
 
 // LLᵀ of P(XᵀX + λI)Pᵀ in float32, left-looking by supernodes, in the layout of CHOLMOD's
