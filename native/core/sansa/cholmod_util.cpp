@@ -21,9 +21,10 @@ CholmodCommon::CholmodCommon(Ordering ordering, bool supernodal) {
   // Supernode relaxation: CHOLMOD's defaults, except that supernodes of more than 48 columns may
   // hold 1 % explicit zeros rather than 5 %. The zeros only change how the factor is stored: its
   // values, and so the model, are the same. But they are factored like any entry, and with the
-  // BLAS at its peak they are pure cost: Gowalla's factor (λ 200, 485 M nonzeros) did 9.1e12
-  // multiply-adds' worth of Σ c_j² against 8.16e12 for its exact pattern; at 1 % it does 8.28e12,
-  // and the fit takes 48 s instead of 51-52 s (Last.fm unchanged). 0.5 % and 0 split the dense
+  // BLAS at its peak they are pure cost. The factorization's flop count is about Σ c_j² over the
+  // stored column counts c_j: Gowalla's factor (λ 200, 485 M nonzeros) stored 9.1e12 against
+  // 8.16e12 for its exact pattern; at 1 % it stores 8.28e12, and the fit takes 48 s instead of
+  // 51-52 s (Last.fm unchanged). 0.5 % and 0 split the dense
   // tail into supernodes too narrow for the BLAS and were slower; 3 % was in between. Larger
   // relaxation (16/64/128, 0.5) cost more still: Gowalla factorize 223 s vs 104 s in double.
   c_.zrelax[2] = 0.01;

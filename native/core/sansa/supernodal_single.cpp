@@ -100,17 +100,14 @@ constexpr Idx kSmallPageColumns = 2048;
 // writes them). Gowalla's last supernode is a dense 26,145-column square, 2.7 GB of the 3.4 GB
 // factor, so only 2.0 GB are ever touched. Made resident up front by every thread, rather than
 // page by page later as the factorization first writes each page (see common/zeroed_pages.hpp).
-SingleFactor allocate_zeroed_factor(const cholmod_factor& f, int threads) {
+SingleFactor allocate_zeroed_factor(const cholmod_factor& f, const std::vector<int32_t>& super_of, int threads) {
   const int64_t n = static_cast<int64_t>(f.n), nsuper = static_cast<int64_t>(f.nsuper);
   const auto* super = static_cast<const Idx*>(f.super);
   const auto* pi = static_cast<const Idx*>(f.pi);
   const auto* px = static_cast<const Idx*>(f.px);
   SingleFactor lx = map_zeroed<float>(f.xsize);
-  std::vector<int32_t> super_of(n);
-  for (int64_t s = 0; s < nsuper; ++s) {
-    for (Idx k = super[s]; k < super[s + 1]; ++k) super_of[k] = static_cast<int32_t>(s);
+  for (int64_t s = 0; s < nsuper; ++s)
     if (super[s + 1] - super[s] >= kSmallPageColumns) no_huge_pages(lx.get() + px[s], lx.get() + px[s + 1]);
-  }
   parallel_chunks(n, 256, threads, [&](int64_t b, int64_t e, int) {
     for (int64_t k = b; k < e; ++k) {
       const int32_t s = super_of[k];
@@ -138,8 +135,6 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
     const Csr xt = transpose(x);
     return PermutedX(xt, {}, std::vector<int64_t>(perm, perm + n));
   }();
-  SingleFactor lx = allocate_zeroed_factor(f, ctx.threads());
-
   std::vector<int32_t> super_of(n), map(n, -1), rel;
   std::vector<Idx> head(nsuper, -1), next(nsuper, -1), pos(nsuper, 0);
   std::vector<double> acc(n, 0.0);
@@ -152,6 +147,7 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
     for (Idx k = super[s]; k < super[s + 1]; ++k) super_of[k] = static_cast<int32_t>(s);
     total += double(super[s + 1] - super[s]) * double(pi[s + 1] - pi[s]) * double(pi[s + 1] - pi[s]);
   }
+  SingleFactor lx = allocate_zeroed_factor(f, super_of, ctx.threads());
 
   Idx max_rows = 0;
   for (int64_t s = 0; s < nsuper; ++s) max_rows = std::max<Idx>(max_rows, pi[s + 1] - pi[s]);
