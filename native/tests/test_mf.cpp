@@ -133,6 +133,56 @@ TEST(mf_kernels_are_bit_identical_across_instruction_sets) {
   mf::use_kernel_isa(saved);
 }
 
+// sgd_run() is the same arithmetic as a loop of sgd_step() calls, for every instruction set, in
+// fp32 and fp16, at the k its specialised loops take (16..128 in steps of 16), at others, and with
+// pruned lengths.
+TEST(mf_sgd_run_equals_a_loop_of_steps_on_every_instruction_set) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g(0.f, 0.3f);
+  const int users = 9, items = 7;
+  std::vector<mf::Rating> ratings(400);
+  for (auto& x : ratings) x = {int32_t(rng() % users), int32_t(rng() % items), float(int(rng() % 5)) - 2.f};
+  const mf::KernelIsa saved = mf::kernel_isa();
+  for (int k : {16, 48, 128, 100, 200}) {
+    for (bool pruned : {false, true}) {
+      std::vector<uint16_t> plen(users), qlen(items);
+      for (auto& l : plen) l = static_cast<uint16_t>(8 * (1 + rng() % (k / 8)));
+      for (auto& l : qlen) l = static_cast<uint16_t>(8 * (1 + rng() % (k / 8)));
+      std::vector<float> p0(size_t(users) * k), q0(size_t(items) * k);
+      for (auto& v : p0) v = g(rng);
+      for (auto& v : q0) v = g(rng);
+      std::vector<uint16_t> ph0(p0.size()), qh0(q0.size());
+      mf::float_to_half(p0.data(), ph0.data(), p0.size());
+      mf::float_to_half(q0.data(), qh0.data(), q0.size());
+      // The reference: scalar steps, one rating at a time.
+      mf::use_kernel_isa(mf::KernelIsa::Scalar);
+      std::vector<float> p = p0, q = q0;
+      std::vector<uint16_t> ph = ph0, qh = qh0;
+      double sse = 0, sse_h = 0;
+      for (const auto& x : ratings) {
+        const int m = pruned ? std::min(plen[x.u], qlen[x.i]) : k;
+        const float e = mf::sgd_step(&p[size_t(x.u) * k], &q[size_t(x.i) * k], m, x.r, 0.05f, 0.02f, 0.03f);
+        const float eh = mf::sgd_step(&ph[size_t(x.u) * k], &qh[size_t(x.i) * k], m, x.r, 0.05f, 0.02f, 0.03f);
+        sse += double(e) * e;
+        sse_h += double(eh) * eh;
+      }
+      for (mf::KernelIsa want : {mf::KernelIsa::Scalar, mf::KernelIsa::Avx2, mf::KernelIsa::Avx512}) {
+        if (mf::use_kernel_isa(want) != want) continue;  // this CPU lacks it
+        std::vector<float> rp = p0, rq = q0;
+        std::vector<uint16_t> rph = ph0, rqh = qh0;
+        const uint16_t* pl = pruned ? plen.data() : nullptr;
+        const uint16_t* ql = pruned ? qlen.data() : nullptr;
+        const int64_t n = static_cast<int64_t>(ratings.size());
+        const mf::RunTotals t = mf::sgd_run(ratings.data(), n, rp.data(), rq.data(), k, pl, ql, 0.05f, 0.02f, 0.03f);
+        const mf::RunTotals th = mf::sgd_run(ratings.data(), n, rph.data(), rqh.data(), k, pl, ql, 0.05f, 0.02f, 0.03f);
+        CHECK(rp == p && rq == q && t.sse == sse);
+        CHECK(rph == ph && rqh == qh && th.sse == sse_h);
+      }
+    }
+  }
+  mf::use_kernel_isa(saved);
+}
+
 // Rearrangement puts dense dimensions first; tail pruning removes about `rate` of the entries,
 // always the lowest-energy tails, and zeroes them.
 TEST(mf_pruning_rearranges_by_sparsity_and_prunes_lowest_energy_tails) {
