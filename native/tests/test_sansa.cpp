@@ -99,6 +99,75 @@ std::vector<std::pair<int32_t, int32_t>> kept(const Columns& m) {
 }
 }  // namespace
 
+// The one-pass way (a sampled cut, then the entries above it) and the exact passes both give the
+// naive global cut, with ties, including where the sample misjudges: large entries only in the
+// columns it skips (it collects too many) or only in those it reads (too few: the exact passes run).
+TEST(sparsify_from_a_sample_matches_a_naive_global_cut) {
+  uint64_t state = 99;
+  auto next = [&]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return uint32_t(state >> 33);
+  };
+  const int64_t n = 400;
+  for (int layout = 0; layout < 3; ++layout) {
+    struct {
+      std::vector<std::vector<int32_t>> rows;
+      std::vector<std::vector<float>> vals;
+    } m;
+    Csr cols;
+    cols.rows = cols.cols = n;
+    cols.indptr.assign(1, 0);
+    for (int64_t j = 0; j < n; ++j) {
+      std::vector<int32_t> rows = {int32_t(j)};
+      for (int64_t r = j + 1; r < n; ++r)
+        if (next() % 2) rows.push_back(int32_t(r));
+      // layout 0: magnitudes from a few values (many ties); 1: large ones off the sampled columns
+      // (every 16th); 2: large ones on them only.
+      const bool sampled = j % 16 == 0;
+      const float scale = layout == 0 ? 1.f : (layout == 1) != sampled ? 100.f : 1.f;
+      std::vector<float> vals;
+      for (size_t t = 0; t < rows.size(); ++t)
+        vals.push_back((next() % 2 ? 1.f : -1.f) * scale * (layout == 0 ? float(1 + next() % 50) : float(1 + next() % 100000) * 1e-5f));
+      for (size_t t = 0; t < rows.size(); ++t) {
+        cols.indices.push_back(rows[t]);
+        cols.values.push_back(vals[t]);
+      }
+      cols.indptr.push_back(static_cast<int64_t>(cols.indices.size()));
+      m.rows.push_back(rows);
+      m.vals.push_back(vals);
+    }
+    const int64_t target = n + 350;  // under 1 % of the about 40,000 entries
+    Csr one_pass;
+    const bool took = sparsify_detail::sparsify_from_sample(sparsify_detail::CsrColumns{cols}, n, target, 2, nullptr, one_pass);
+    CHECK(took == (layout != 2));
+    Csr cut = cols;
+    sparsify_keep_diagonal(cut, target, 2);
+    CHECK(cut.nnz() == target);
+    if (took) CHECK(one_pass.indptr == cut.indptr && one_pass.indices == cut.indices && one_pass.values == cut.values);
+    std::vector<std::pair<int32_t, int32_t>> got;
+    for (int64_t j = 0; j < n; ++j) {
+      CHECK(cut.indices[cut.indptr[j]] == j);
+      for (int64_t t = cut.indptr[j] + 1; t < cut.indptr[j + 1]; ++t) got.push_back({int32_t(j), cut.indices[t]});
+    }
+    // The naive cut with sparsify's tie rule: every entry sorted by (|v| descending, column, row),
+    // the first target − n kept.
+    struct E {
+      float mag;
+      int32_t col, row;
+    };
+    std::vector<E> all;
+    for (int64_t j = 0; j < n; ++j)
+      for (size_t t = 1; t < m.rows[j].size(); ++t) all.push_back({std::fabs(m.vals[j][t]), int32_t(j), m.rows[j][t]});
+    std::sort(all.begin(), all.end(), [](const E& a, const E& b) {
+      return a.mag != b.mag ? a.mag > b.mag : a.col != b.col ? a.col < b.col : a.row < b.row;
+    });
+    std::vector<std::pair<int32_t, int32_t>> want;
+    for (int64_t t = 0; t < target - n; ++t) want.push_back({all[t].col, all[t].row});
+    std::sort(want.begin(), want.end());
+    CHECK(got == want);
+  }
+}
+
 TEST(global_sparsifier_matches_a_naive_global_cut_through_many_replacements) {
   const int64_t n = 60;
   uint64_t state = 12345;
