@@ -224,6 +224,21 @@ CFKIT_AVX512 __attribute__((flatten)) RunTotals run_avx512_chunks(const Rating* 
                       [](T* p, T* q, int, float r, float a, float b, float c) CFKIT_AVX512 { return step_avx512_short(p, q, 16 * C, r, a, b, c); });
 }
 
+// Any k, pruned lengths included: the step inlined as well, its length known only at run time.
+template <class T>
+CFKIT_AVX2 __attribute__((flatten)) RunTotals run_avx2_any(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen,
+                                                           const uint16_t* qlen, float lr, float lu, float li) {
+  return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
+                      [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX2 { return step_avx2(p, q, m, r, a, b, c); });
+}
+
+template <class T>
+CFKIT_AVX512 __attribute__((flatten)) RunTotals run_avx512_any(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen,
+                                                               const uint16_t* qlen, float lr, float lu, float li) {
+  return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
+                      [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX512 { return step_avx512(p, q, m, r, a, b, c); });
+}
+
 // The specialised loop for k, or null when there is none (pruned rows, or k not 16..128 in steps of 16).
 template <class Run>
 Run chunk_run(const Run (&runs)[8], int k, const uint16_t* plen) {
@@ -237,8 +252,7 @@ CFKIT_AVX2 RunTotals run_avx2(const Rating* x, int64_t n, T* P, T* Q, int k, con
       run_avx2_chunks<1, T>, run_avx2_chunks<2, T>, run_avx2_chunks<3, T>, run_avx2_chunks<4, T>,
       run_avx2_chunks<5, T>, run_avx2_chunks<6, T>, run_avx2_chunks<7, T>, run_avx2_chunks<8, T>};
   if (auto run = chunk_run(runs, k, plen)) return run(x, n, P, Q, lr, lu, li);
-  return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
-                      [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX2 { return step_avx2(p, q, m, r, a, b, c); });
+  return run_avx2_any(x, n, P, Q, k, plen, qlen, lr, lu, li);
 }
 
 template <class T>
@@ -248,8 +262,7 @@ CFKIT_AVX512 RunTotals run_avx512(const Rating* x, int64_t n, T* P, T* Q, int k,
       run_avx512_chunks<1, T>, run_avx512_chunks<2, T>, run_avx512_chunks<3, T>, run_avx512_chunks<4, T>,
       run_avx512_chunks<5, T>, run_avx512_chunks<6, T>, run_avx512_chunks<7, T>, run_avx512_chunks<8, T>};
   if (auto run = chunk_run(runs, k, plen)) return run(x, n, P, Q, lr, lu, li);
-  return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
-                      [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX512 { return step_avx512(p, q, m, r, a, b, c); });
+  return run_avx512_any(x, n, P, Q, k, plen, qlen, lr, lu, li);
 }
 
 }  // namespace
