@@ -3,7 +3,9 @@
 // so the reduction tree below is the scalar one, level by level.
 #include <immintrin.h>
 
+#include <array>
 #include <cstring>
+#include <utility>
 
 // GCC 12's AVX-512 conversion intrinsics start from _mm*_undefined_*() values and trip these
 // warnings inside the headers; the values are fully overwritten.
@@ -211,58 +213,49 @@ CFKIT_AVX512 float step_avx512(TP* p, TQ* q, int m, float r, float lr, float lu,
 // that k, with the step inlined and its chunk tests folded away (flatten inlines the shared loop
 // first, so the step may be inlined into code compiled for this instruction set).
 // One thread, k = 128, AVX-512, rows in L1: 23.5 -> 18.7 ns an update; ML-1M (one thread): 25 -> 18 ns.
+// `any` is the loop for every other case, pruned lengths included, with the step inlined as well.
 template <int C, class T>
-CFKIT_AVX2 __attribute__((flatten)) RunTotals run_avx2_chunks(const Rating* x, int64_t n, T* P, T* Q, float lr, float lu, float li) {
-  return sgd_run_loop(x, n, P, Q, 16 * C, nullptr, nullptr, lr, lu, li,
-                      [](T* p, T* q, int, float r, float a, float b, float c) CFKIT_AVX2 { return step_avx2(p, q, 16 * C, r, a, b, c); });
-}
-
-template <int C, class T>
-CFKIT_AVX512 __attribute__((flatten)) RunTotals run_avx512_chunks(const Rating* x, int64_t n, T* P, T* Q, float lr, float lu,
-                                                                  float li) {
-  return sgd_run_loop(x, n, P, Q, 16 * C, nullptr, nullptr, lr, lu, li,
-                      [](T* p, T* q, int, float r, float a, float b, float c) CFKIT_AVX512 { return step_avx512_short(p, q, 16 * C, r, a, b, c); });
-}
-
-// Any k, pruned lengths included: the step inlined as well, its length known only at run time.
-template <class T>
-CFKIT_AVX2 __attribute__((flatten)) RunTotals run_avx2_any(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen,
+struct Avx2Run {
+  static CFKIT_AVX2 __attribute__((flatten)) RunTotals chunks(const Rating* x, int64_t n, T* P, T* Q, float lr, float lu, float li) {
+    return sgd_run_loop(x, n, P, Q, 16 * C, nullptr, nullptr, lr, lu, li,
+                        [](T* p, T* q, int, float r, float a, float b, float c) CFKIT_AVX2 { return step_avx2(p, q, 16 * C, r, a, b, c); });
+  }
+  static CFKIT_AVX2 __attribute__((flatten)) RunTotals any(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen,
                                                            const uint16_t* qlen, float lr, float lu, float li) {
-  return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
-                      [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX2 { return step_avx2(p, q, m, r, a, b, c); });
-}
+    return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
+                        [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX2 { return step_avx2(p, q, m, r, a, b, c); });
+  }
+};
+
+template <int C, class T>
+struct Avx512Run {
+  static CFKIT_AVX512 __attribute__((flatten)) RunTotals chunks(const Rating* x, int64_t n, T* P, T* Q, float lr, float lu,
+                                                                float li) {
+    return sgd_run_loop(x, n, P, Q, 16 * C, nullptr, nullptr, lr, lu, li,
+                        [](T* p, T* q, int, float r, float a, float b, float c) CFKIT_AVX512 { return step_avx512_short(p, q, 16 * C, r, a, b, c); });
+  }
+  static CFKIT_AVX512 __attribute__((flatten)) RunTotals any(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen,
+                                                             const uint16_t* qlen, float lr, float lu, float li) {
+    return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
+                        [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX512 { return step_avx512(p, q, m, r, a, b, c); });
+  }
+};
 
 template <class T>
-CFKIT_AVX512 __attribute__((flatten)) RunTotals run_avx512_any(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen,
-                                                               const uint16_t* qlen, float lr, float lu, float li) {
-  return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li,
-                      [](T* p, T* q, int m, float r, float a, float b, float c) CFKIT_AVX512 { return step_avx512(p, q, m, r, a, b, c); });
+using ChunkRun = RunTotals (*)(const Rating*, int64_t, T*, T*, float, float, float);
+
+template <template <int, class> class Run, class T, int... C>
+constexpr std::array<ChunkRun<T>, sizeof...(C)> chunk_runs(std::integer_sequence<int, C...>) {
+  return {{Run<C + 1, T>::chunks...}};
 }
 
-// The specialised loop for k, or null when there is none (pruned rows, or k not 16..128 in steps of 16).
-template <class Run>
-Run chunk_run(const Run (&runs)[8], int k, const uint16_t* plen) {
-  return !plen && k % 16 == 0 && k >= 16 && k <= 128 ? runs[k / 16 - 1] : nullptr;
-}
-
-template <class T>
-CFKIT_AVX2 RunTotals run_avx2(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen, const uint16_t* qlen,
-                              float lr, float lu, float li) {
-  static constexpr RunTotals (*runs[8])(const Rating*, int64_t, T*, T*, float, float, float) = {
-      run_avx2_chunks<1, T>, run_avx2_chunks<2, T>, run_avx2_chunks<3, T>, run_avx2_chunks<4, T>,
-      run_avx2_chunks<5, T>, run_avx2_chunks<6, T>, run_avx2_chunks<7, T>, run_avx2_chunks<8, T>};
-  if (auto run = chunk_run(runs, k, plen)) return run(x, n, P, Q, lr, lu, li);
-  return run_avx2_any(x, n, P, Q, k, plen, qlen, lr, lu, li);
-}
-
-template <class T>
-CFKIT_AVX512 RunTotals run_avx512(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen, const uint16_t* qlen,
-                                  float lr, float lu, float li) {
-  static constexpr RunTotals (*runs[8])(const Rating*, int64_t, T*, T*, float, float, float) = {
-      run_avx512_chunks<1, T>, run_avx512_chunks<2, T>, run_avx512_chunks<3, T>, run_avx512_chunks<4, T>,
-      run_avx512_chunks<5, T>, run_avx512_chunks<6, T>, run_avx512_chunks<7, T>, run_avx512_chunks<8, T>};
-  if (auto run = chunk_run(runs, k, plen)) return run(x, n, P, Q, lr, lu, li);
-  return run_avx512_any(x, n, P, Q, k, plen, qlen, lr, lu, li);
+// The loop specialised for k where there is one, else the general one.
+template <template <int, class> class Run, class T>
+RunTotals run_for(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen, const uint16_t* qlen, float lr, float lu,
+                  float li) {
+  static constexpr std::array<ChunkRun<T>, 8> runs = chunk_runs<Run, T>(std::make_integer_sequence<int, 8>{});
+  if (!plen && k % 16 == 0 && k >= 16 && k <= 128) return runs[k / 16 - 1](x, n, P, Q, lr, lu, li);
+  return Run<1, T>::any(x, n, P, Q, k, plen, qlen, lr, lu, li);
 }
 
 }  // namespace
@@ -270,7 +263,7 @@ CFKIT_AVX512 RunTotals run_avx512(const Rating* x, int64_t n, T* P, T* Q, int k,
 const KernelTable& avx2_table() {
   static const KernelTable t = {dot_avx2<float, float>,        update_avx2<float, float>,  step_avx2<float, float>,
                                 step_avx2<uint16_t, uint16_t>, step_avx2<float, uint16_t>, step_avx2<uint16_t, float>,
-                                run_avx2<float>,               run_avx2<uint16_t>};
+                                run_for<Avx2Run, float>,       run_for<Avx2Run, uint16_t>};
   return t;
 }
 
@@ -278,7 +271,7 @@ const KernelTable& avx512_table() {
   static const KernelTable t = {dot_avx512<float, float>,        update_avx512<float, float>,
                                 step_avx512<float, float>,       step_avx512<uint16_t, uint16_t>,
                                 step_avx512<float, uint16_t>,    step_avx512<uint16_t, float>,
-                                run_avx512<float>,               run_avx512<uint16_t>};
+                                run_for<Avx512Run, float>,       run_for<Avx512Run, uint16_t>};
   return t;
 }
 
