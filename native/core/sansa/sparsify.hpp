@@ -140,7 +140,7 @@ bool sparsify_from_sample(const Source& src, int64_t n, int64_t target_nnz, int 
   }
   if (nonzeros) *nonzeros = off + n;
   const int64_t keep_off = std::min(off, target_nnz - n);
-  if (collected < keep_off) return false;
+  if (keep_off <= 0 || collected < keep_off) return false;
   // The threshold: the bucket of the keep_off-th largest collected rank, then the rank within it.
   std::vector<int64_t> top(kBuckets, 0);
   for (const auto& f : found)
