@@ -209,16 +209,15 @@ CFKIT_AVX512 float step_avx512(TP* p, TQ* q, int m, float r, float lr, float lu,
   return e;
 }
 
-// Unpruned rows of 16·C entries (k = 16, 32, ..., 128), the common case: the loop specialised for
-// that k, with the step inlined and its chunk tests folded away (flatten inlines the shared loop
-// first, so the step may be inlined into code compiled for this instruction set).
-// One thread, k = 128, AVX-512, rows in L1: 23.5 -> 18.7 ns an update; ML-1M (one thread): 25 -> 18 ns.
-// `any` is the loop for every other case, pruned lengths included, with the step inlined as well.
+// The SGD loops of one instruction set. `any` takes every case, pruned lengths included; flatten
+// inlines the shared loop into it first, so the step can be inlined into code compiled for this set.
+// `chunks` is `any` for unpruned rows of 16·C entries (k = 16, 32, ..., 128, the common case), with
+// k constant, so the step's chunk tests fold away. One thread, k = 128, AVX-512, rows in L1:
+// 23.5 -> 18.7 ns an update; ML-1M (one thread): 25 -> 18 ns.
 template <int C, class T>
 struct Avx2Run {
   static CFKIT_AVX2 __attribute__((flatten)) RunTotals chunks(const Rating* x, int64_t n, T* P, T* Q, float lr, float lu, float li) {
-    return sgd_run_loop(x, n, P, Q, 16 * C, nullptr, nullptr, lr, lu, li,
-                        [](T* p, T* q, int, float r, float a, float b, float c) CFKIT_AVX2 { return step_avx2(p, q, 16 * C, r, a, b, c); });
+    return any(x, n, P, Q, 16 * C, nullptr, nullptr, lr, lu, li);
   }
   static CFKIT_AVX2 __attribute__((flatten)) RunTotals any(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen,
                                                            const uint16_t* qlen, float lr, float lu, float li) {
@@ -231,8 +230,7 @@ template <int C, class T>
 struct Avx512Run {
   static CFKIT_AVX512 __attribute__((flatten)) RunTotals chunks(const Rating* x, int64_t n, T* P, T* Q, float lr, float lu,
                                                                 float li) {
-    return sgd_run_loop(x, n, P, Q, 16 * C, nullptr, nullptr, lr, lu, li,
-                        [](T* p, T* q, int, float r, float a, float b, float c) CFKIT_AVX512 { return step_avx512_short(p, q, 16 * C, r, a, b, c); });
+    return any(x, n, P, Q, 16 * C, nullptr, nullptr, lr, lu, li);
   }
   static CFKIT_AVX512 __attribute__((flatten)) RunTotals any(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t* plen,
                                                              const uint16_t* qlen, float lr, float lu, float li) {

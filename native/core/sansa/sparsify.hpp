@@ -69,6 +69,28 @@ inline float rank_from_top(std::vector<float>& mags, int64_t rank) {
   return mags[rank - 1];
 }
 
+// Adds every thread's histogram into the first, and returns it.
+inline std::vector<int64_t>& merged(std::vector<std::vector<int64_t>>& hist) {
+  for (size_t tid = 1; tid < hist.size(); ++tid)
+    for (int64_t k = 0; k < kBuckets; ++k) hist[0][k] += hist[tid][k];
+  return hist[0];
+}
+
+// The bucket holding the rank-th largest entry (1-based) of a histogram; `above` gets the count of
+// the buckets above it.
+inline int64_t bucket_holding(const std::vector<int64_t>& hist, int64_t rank, int64_t& above) {
+  int64_t b = kBuckets - 1;
+  above = 0;
+  while (above + hist[b] < rank) above += hist[b--];
+  return b;
+}
+
+// The cut's rule for one entry of a column, walked in row order: above the threshold it stays, at
+// the threshold while the column still has tie room.
+inline bool kept(float rank, float threshold, int64_t& tie_room) {
+  return rank > threshold || (rank == threshold && tie_room-- > 0);
+}
+
 // One pass over the entries instead of three, for when at most 1 % are kept (SANSA's factor on
 // Gowalla keeps 0.2 % at density 5e-4; sparsification there 1.1 -> 0.6 s, freeing the factor
 // included). At a larger share the exact passes are about as fast and need no extra memory.
@@ -96,14 +118,11 @@ bool sparsify_from_sample(const Source& src, int64_t n, int64_t target_nnz, int 
     }
   });
   int64_t sampled = 0;
-  for (int tid = 0; tid < threads; ++tid) {
-    sampled += sampled_by[tid];
-    if (tid > 0)
-      for (int64_t k = 0; k < kBuckets; ++k) hist[0][k] += hist[tid][k];
-  }
+  for (int64_t c : sampled_by) sampled += c;
+  const std::vector<int64_t>& sample = merged(hist);
   const double need = 1.25 * double(want) * double(sampled) / double(stored) + 64;
-  int64_t cut = kBuckets - 1, at_or_above = hist[0][cut];
-  while (cut > 1 && double(at_or_above) < need) at_or_above += hist[0][--cut];
+  int64_t cut = kBuckets - 1, at_or_above = sample[cut];
+  while (cut > 1 && double(at_or_above) < need) at_or_above += sample[--cut];
   if (double(at_or_above) < need) return false;
 
   struct Found {
@@ -145,8 +164,8 @@ bool sparsify_from_sample(const Source& src, int64_t n, int64_t target_nnz, int 
   std::vector<int64_t> top(kBuckets, 0);
   for (const auto& f : found)
     for (const Found& x : f) ++top[bucket(x.rank)];
-  int64_t above = 0, in = kBuckets - 1;
-  while (above + top[in] < keep_off) above += top[in--];
+  int64_t above = 0;
+  const int64_t in = bucket_holding(top, keep_off, above);
   std::vector<float> mags;
   mags.reserve(top[in]);
   for (const auto& f : found)
@@ -172,7 +191,7 @@ bool sparsify_from_sample(const Source& src, int64_t n, int64_t target_nnz, int 
       out.values[q++] = src.value(j, 0);
       for (int64_t c = 0; c < count[j]; ++c) {
         const Found& x = found[owner[j]][begin[j] + c];
-        if (!(x.rank > threshold || (x.rank == threshold && tie_room-- > 0))) continue;
+        if (!kept(x.rank, threshold, tie_room)) continue;
         out.indices[q] = src.row(j, x.t);
         out.values[q++] = src.value(j, x.t);
       }
@@ -218,10 +237,8 @@ Csr sparsify_columns(const Source& src, int64_t n, int64_t target_nnz, int threa
   } else if (keep_off < off) {
     // Pass 2: the bucket holding the keep_off-th largest magnitude; the entries above it counted per
     // column, the entries in it collected, and the exact threshold found among those only.
-    for (int tid = 1; tid < threads; ++tid)
-      for (int64_t k = 0; k < kBuckets; ++k) hist[0][k] += hist[tid][k];
-    int64_t above = 0, cut = kBuckets - 1;
-    while (above + hist[0][cut] < keep_off) above += hist[0][cut--];
+    int64_t above = 0;
+    const int64_t cut = sparsify_detail::bucket_holding(sparsify_detail::merged(hist), keep_off, above);
     std::vector<std::vector<std::pair<float, int32_t>>> in_cut(threads);
     parallel_chunks(n, 256, threads, [&](int64_t b, int64_t e, int tid) {
       for (int64_t j = b; j < e; ++j) {
@@ -256,7 +273,7 @@ Csr sparsify_columns(const Source& src, int64_t n, int64_t target_nnz, int threa
       out.values[q++] = src.value(j, 0);
       for (int64_t t = 1; t < src.count(j); ++t) {
         const float m = clean(src.rank(j, t));
-        if (!(m > threshold || (m == threshold && tie_room-- > 0))) continue;
+        if (!sparsify_detail::kept(m, threshold, tie_room)) continue;
         out.indices[q] = src.row(j, t);
         out.values[q++] = src.value(j, t);
       }
