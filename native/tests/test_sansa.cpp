@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -618,4 +620,25 @@ TEST(zeroed_arrays_start_zero_on_2_mib_and_populate_makes_only_their_pages_resid
   a[n - 1] = 3.f;
   a[1000] = 2.f;
   CHECK(a[n - 1] == 3.f && a[1000] == 2.f && a[999] == 0.f);
+}
+
+TEST(idle_populator_populates_every_item_exactly_once) {
+  // finish() right away (before the idle thread has taken much) and after a pause (when it has taken
+  // some or all): either way every item is populated once. One dropped unfinished stops cleanly.
+  for (int pause : {0, 50}) {
+    const int64_t items = 20000;
+    std::vector<std::atomic<int>> count(items);
+    for (auto& c : count) c = 0;
+    IdlePopulator p(items, [&](int64_t i) { count[i].fetch_add(1); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+    p.finish(3);
+    bool once = true;
+    for (auto& c : count) once = once && c.load() == 1;
+    CHECK(once);
+  }
+  std::atomic<int64_t> done{0};
+  { IdlePopulator dropped(int64_t(1) << 40, [&](int64_t) { done.fetch_add(1); }); }
+  const int64_t at_drop = done.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(done.load() == at_drop);  // its thread has stopped
 }

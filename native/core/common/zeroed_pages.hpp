@@ -4,12 +4,21 @@
 // threads here, while the kernel filled in the same pages in 0.3 s when asked up front with
 // MADV_POPULATE_WRITE (Linux 5.14+). Elsewhere, and on older kernels, a write to each page does it.
 #pragma once
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <new>
+#include <thread>
+#include <utility>
+
+#include "common/parallel.hpp"
 #if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #endif
 
@@ -84,5 +93,54 @@ inline void populate(void* begin, void* end) noexcept {
   const uintptr_t first = reinterpret_cast<uintptr_t>(begin);
   for (uintptr_t p = b; p < e; p += kPage) *reinterpret_cast<volatile char*>(p < first ? first : p) = 0;
 }
+
+// Populates items 0, 1, 2, ... (each a range of pages, by populate_item) on a thread of idle priority
+// (Linux's SCHED_IDLE: it runs only on a core that would otherwise idle), until finish(), which does
+// the items it had not reached on `threads` threads. Every item is populated exactly once. Where
+// idle priority is missing or refused, no thread runs and finish() does them all.
+class IdlePopulator {
+ public:
+  IdlePopulator(int64_t items, std::function<void(int64_t)> populate_item)
+      : items_(std::max<int64_t>(items, 0)), populate_(std::move(populate_item)) {
+#if defined(__linux__) && defined(SCHED_IDLE)
+    if (items_ > 0) thread_ = std::thread([this] { run(); });
+#endif
+  }
+  ~IdlePopulator() { stop(); }
+  IdlePopulator(const IdlePopulator&) = delete;
+  IdlePopulator& operator=(const IdlePopulator&) = delete;
+
+  void finish(int threads) {
+    stop();
+    const int64_t from = std::min(next_.load(), items_);
+    next_ = items_;
+    parallel_chunks(items_ - from, 16, threads, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) populate_(from + i);
+    });
+  }
+
+ private:
+  void run() {
+#if defined(__linux__) && defined(SCHED_IDLE)
+    sched_param idle{};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0) return;
+#endif
+    while (!stop_.load(std::memory_order_relaxed)) {
+      const int64_t i = next_.fetch_add(1);
+      if (i >= items_) return;
+      populate_(i);
+    }
+  }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+  const int64_t items_;
+  std::function<void(int64_t)> populate_;
+  std::atomic<int64_t> next_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 }  // namespace cfkit

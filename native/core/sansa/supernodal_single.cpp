@@ -21,10 +21,10 @@ constexpr Idx kBlasWork = 32768;
 
 // C (ndrow2 x ndrow1, leading dimension ndrow2) += A2·A1ᵀ, lower part of the top square only, where
 // A1 is the first ndrow1 rows of A2 (ndrow2 x ndcol, leading dimension lda). C is zero on entry (see
-// subtract_scattered): accumulating into it, rather than asking the BLAS to overwrite it, spares the
-// BLAS a pass that clears C first (Gowalla: 3.8 G entries, about 1 s of the fit on two threads).
-// Small products stay out of the BLAS, whose per-call cost exceeds theirs (most descendant updates
-// are a few columns wide).
+// subtract_scattered): accumulating into it, rather than asking the BLAS to overwrite it (β = 0),
+// spares OpenBLAS a pass that clears C first, which a profile of Gowalla's fit put at about 2 CPU
+// seconds (3.8 G entries). Small products stay out of the BLAS, whose per-call cost exceeds theirs
+// (most descendant updates are a few columns wide).
 void descendant_product(const float* a, int64_t lda, int64_t ndrow1, int64_t ndrow2, int64_t ndcol, float* c) {
   if (ndrow1 * ndrow2 * ndcol >= kBlasWork) {
     lapack::syrk_lower(ndrow1, ndcol, 1.f, a, lda, 1.f, c, ndrow2);
@@ -45,10 +45,11 @@ void descendant_product(const float* a, int64_t lda, int64_t ndrow1, int64_t ndr
 constexpr Idx kParallelScatter = 65536;
 
 // block[r[i], r[j]] −= c[i, j] for j < w and j ≤ i < m, where c is m x w (leading dimension m) and
-// block has leading dimension nsrow; each c[i, j] read is set back to zero, which is all that
-// descendant_product wrote, so c is zero again for the next product. The scatter's loads miss cache (Gowalla: 3.8 G entries, about
-// 1.4 ns each on one thread), so it is split across threads by columns, balanced by entries; each
-// entry is written by one thread with the same operation, so the bits do not depend on threads.
+// block has leading dimension nsrow. Each c[i, j] read is set back to zero; that is all that
+// descendant_product wrote, so c is zero again for the next product. The scatter's loads miss cache
+// (Gowalla: 3.8 G entries, about 1.4 ns each on one thread), so it is split across threads by
+// columns, balanced by entries; each entry is written by one thread with the same operation, so the
+// bits do not depend on threads.
 void subtract_scattered(float* c, int64_t w, int64_t m, const int32_t* r, float* block, int64_t nsrow, int threads) {
   auto columns = [&](int64_t j1, int64_t j2) {
     for (int64_t j = j1; j < j2; ++j) {
@@ -101,26 +102,32 @@ bool factor_supernode(float* block, int64_t nscol, int64_t nsrow, Step&& step) {
 // which nothing reads or writes, are never touched.
 constexpr Idx kSmallPageColumns = 2048;
 
-// The factor's xsize floats, zero, with every entry on or below a diagonal resident; the upper
-// triangles of supernodes of kSmallPageColumns or more columns are never touched (nothing reads or
-// writes them). Gowalla's last supernode is a dense 26,145-column square, 2.7 GB of the 3.4 GB
-// factor, so only 2.0 GB are ever touched. Made resident up front by every thread, rather than
-// page by page later as the factorization first writes each page (see common/zeroed_pages.hpp).
-SingleFactor allocate_zeroed_factor(const cholmod_factor& f, const std::vector<int32_t>& super_of, int threads) {
-  const int64_t n = static_cast<int64_t>(f.n), nsuper = static_cast<int64_t>(f.nsuper);
+// Makes the lower part of column k of the factor resident (see allocate_zeroed_factor).
+void populate_lower_column(const cholmod_factor& f, const std::vector<int32_t>& super_of, float* lx, int64_t k) {
   const auto* super = static_cast<const Idx*>(f.super);
   const auto* pi = static_cast<const Idx*>(f.pi);
+  const auto* px = static_cast<const Idx*>(f.px);
+  const int32_t s = super_of[k];
+  const Idx col = k - super[s], nsrow = pi[s + 1] - pi[s];
+  float* column = lx + px[s] + col * nsrow;
+  populate(column + col, column + nsrow);
+}
+
+// The factor's xsize floats, zero, with the entries on or below the diagonal of its first `columns`
+// columns resident; the upper triangles of supernodes of kSmallPageColumns or more columns are
+// never touched (nothing reads or writes them). Gowalla's last supernode is a dense 26,145-column
+// square, 2.7 GB of the 3.4 GB factor, so only 2.0 GB are ever touched. Made resident up front by
+// every thread, rather than page by page later as the factorization first writes each page (see
+// common/zeroed_pages.hpp).
+SingleFactor allocate_zeroed_factor(const cholmod_factor& f, const std::vector<int32_t>& super_of, int64_t columns, int threads) {
+  const int64_t nsuper = static_cast<int64_t>(f.nsuper);
+  const auto* super = static_cast<const Idx*>(f.super);
   const auto* px = static_cast<const Idx*>(f.px);
   SingleFactor lx = map_zeroed<float>(f.xsize);
   for (int64_t s = 0; s < nsuper; ++s)
     if (super[s + 1] - super[s] >= kSmallPageColumns) no_huge_pages(lx.get() + px[s], lx.get() + px[s + 1]);
-  parallel_chunks(n, 256, threads, [&](int64_t b, int64_t e, int) {
-    for (int64_t k = b; k < e; ++k) {
-      const int32_t s = super_of[k];
-      const Idx col = k - super[s], nsrow = pi[s + 1] - pi[s];
-      float* column = lx.get() + px[s] + col * nsrow;
-      populate(column + col, column + nsrow);
-    }
+  parallel_chunks(columns, 256, threads, [&](int64_t b, int64_t e, int) {
+    for (int64_t k = b; k < e; ++k) populate_lower_column(f, super_of, lx.get(), k);
   });
   return lx;
 }
@@ -153,7 +160,14 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
     for (Idx k = super[s]; k < super[s + 1]; ++k) super_of[k] = static_cast<int32_t>(s);
     total += double(super[s + 1] - super[s]) * double(pi[s + 1] - pi[s]) * double(pi[s + 1] - pi[s]);
   }
-  SingleFactor lx = allocate_zeroed_factor(f, super_of, ctx.threads());
+  // A wide last supernode (Gowalla's: 1.4 of the 2.0 GB touched) is made resident while the others
+  // are factored, by a thread of idle priority that takes the cycles a core would otherwise idle
+  // through (between BLAS calls, in single-threaded stretches); it is needed only at the end.
+  const Idx last = nsuper - 1;
+  const bool defer = ctx.threads() >= 2 && nsuper >= 2 && super[last + 1] - super[last] >= kSmallPageColumns;
+  const int64_t deferred_from = defer ? int64_t(super[last]) : n;
+  SingleFactor lx = allocate_zeroed_factor(f, super_of, deferred_from, ctx.threads());
+  IdlePopulator background(n - deferred_from, [&](int64_t i) { populate_lower_column(f, super_of, lx.get(), deferred_from + i); });
 
   Idx max_rows = 0;
   for (int64_t s = 0; s < nsuper; ++s) max_rows = std::max<Idx>(max_rows, pi[s + 1] - pi[s]);
@@ -163,6 +177,7 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
   lapack::BlasThreadsScope blas(ctx.threads());
   for (int64_t s = 0; s < nsuper; ++s) {
     const Idx k1 = super[s], k2 = super[s + 1], nscol = k2 - k1, psi = pi[s], nsrow = pi[s + 1] - psi;
+    if (s == last) background.finish(ctx.threads());
     float* block = lx.get() + px[s];
     for (Idx t = 0; t < nsrow; ++t) map[ls[psi + t]] = static_cast<int32_t>(t);
 
