@@ -98,6 +98,9 @@ bool factor_supernode(float* block, int64_t nscol, int64_t nsrow, Step&& step) {
   return true;
 }
 
+// Supernodes at least this wide assemble their columns of A on all threads.
+constexpr Idx kParallelAssembly = 256;
+
 // Supernodes at least this wide keep 4 KiB pages, so that the pages of their upper triangles,
 // which nothing reads or writes, are never touched.
 constexpr Idx kSmallPageColumns = 2048;
@@ -150,9 +153,13 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
   }();
   std::vector<int32_t> super_of(n), map(n, -1), rel;
   std::vector<Idx> head(nsuper, -1), next(nsuper, -1), pos(nsuper, 0);
-  std::vector<double> acc(n, 0.0);
-  std::vector<uint8_t> mark(n, 0);
-  std::vector<int32_t> touched;
+  // Workspaces for Gram columns, one a thread, allocated when a thread first takes a column.
+  struct GramWorkspace {
+    std::vector<double> acc;
+    std::vector<uint8_t> mark;
+    std::vector<int32_t> touched;
+  };
+  std::vector<GramWorkspace> gram(std::max(ctx.threads(), 1));
   std::vector<float> c;
   // Progress by the supernodes' own update work, about nscol·nsrow² each.
   double total = 0, done = 0;
@@ -181,21 +188,33 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
     float* block = lx.get() + px[s];
     for (Idx t = 0; t < nsrow; ++t) map[ls[psi + t]] = static_cast<int32_t>(t);
 
-    // The lower part of A's columns k1..k2−1, each rounded once from its double sum.
-    for (Idx col = 0; col < nscol; ++col) {
-      const Idx k = k1 + col;
-      float* dst = block + col * nsrow;
-      double diag = l2;
-      for (int64_t p = xp.cols.indptr[k]; p < xp.cols.indptr[k + 1]; ++p) diag += double(xp.cols.values[p]) * xp.cols.values[p];
-      dst[col] = static_cast<float>(diag);
-      lower_gram_column(xp.rows, xp.cols, k, nullptr, acc, mark, touched);
-      for (int32_t i : touched) {
-        if (map[i] < 0) fail(ErrorCode::Internal, "single-precision factorization: a Gram entry outside L's pattern");
-        dst[map[i]] = static_cast<float>(acc[i]);
-        acc[i] = 0;
-        mark[i] = 0;
+    // The lower part of A's columns k1..k2−1, each rounded once from its double sum; the columns
+    // of wide supernodes on all threads (Gowalla's last one: 26,145 columns, most of the work).
+    auto assemble = [&](int64_t col_begin, int64_t col_end, int tid) {
+      GramWorkspace& w = gram[tid];
+      if (w.acc.empty()) {
+        w.acc.assign(n, 0.0);
+        w.mark.assign(n, 0);
       }
-    }
+      for (int64_t col = col_begin; col < col_end; ++col) {
+        const Idx k = k1 + col;
+        float* dst = block + col * nsrow;
+        double diag = l2;
+        for (int64_t p = xp.cols.indptr[k]; p < xp.cols.indptr[k + 1]; ++p) diag += double(xp.cols.values[p]) * xp.cols.values[p];
+        dst[col] = static_cast<float>(diag);
+        lower_gram_column(xp.rows, xp.cols, k, nullptr, w.acc, w.mark, w.touched);
+        for (int32_t i : w.touched) {
+          if (map[i] < 0) fail(ErrorCode::Internal, "single-precision factorization: a Gram entry outside L's pattern");
+          dst[map[i]] = static_cast<float>(w.acc[i]);
+          w.acc[i] = 0;
+          w.mark[i] = 0;
+        }
+      }
+    };
+    if (nscol >= kParallelAssembly && ctx.threads() > 1)
+      parallel_chunks(nscol, 64, ctx.threads(), assemble);
+    else
+      assemble(0, nscol, 0);
 
     // Updates from every earlier supernode d with rows in k1..k2−1: its rows from there on, times
     // those rows, subtracted where they land in this supernode. d then waits for its next row's owner.
