@@ -25,22 +25,12 @@ namespace cfkit {
 namespace {
 
 
-// Column c of XᵀX into a dense accumulator, touched rows listed in `touched`; acc must be zero on
-// entry.
-void gram_column(const Csr& x, const Csr& xt, int64_t c, std::vector<double>& acc, std::vector<uint8_t>& mark,
-                 std::vector<int32_t>& touched) {
-  touched.clear();
+// Column c of XᵀX into g, which must be drained.
+void gram_column(const Csr& x, const Csr& xt, int64_t c, GramAccumulator& g) {
   for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) {
     const int64_t u = xt.indices[p];
     const double xuc = xt.values[p];
-    for (int64_t q = x.indptr[u]; q < x.indptr[u + 1]; ++q) {
-      const int32_t k = x.indices[q];
-      acc[k] += xuc * double(x.values[q]);
-      if (!mark[k]) {
-        mark[k] = 1;
-        touched.push_back(k);
-      }
-    }
+    for (int64_t q = x.indptr[u]; q < x.indptr[u + 1]; ++q) g.add(x.indices[q], xuc * double(x.values[q]));
   }
 }
 
@@ -78,23 +68,18 @@ class GramColumnWindow {
     rows_.assign(j1 - j0, {});
     vals_.assign(j1 - j0, {});
     parallel_chunks(j1 - j0, 4, threads_, [&](int64_t b, int64_t e, int) {
-      std::vector<double> acc(n_, 0.0);
-      std::vector<uint8_t> mark(n_, 0);
-      std::vector<int32_t> touched;
+      GramAccumulator g(n_);
       for (int64_t t = b; t < e; ++t) {
         const int64_t j = j0 + t;
-        lower_gram_column(xp_.rows, xp_.cols, j, xp_.scale.data(), acc, mark, touched);
-        rows_[t].reserve(touched.size());
-        vals_[t].reserve(touched.size());
-        for (int32_t i : touched) {
-          if (acc[i] != 0.0) {
+        lower_gram_column(xp_.rows, xp_.cols, j, xp_.scale.data(), g);
+        rows_[t].reserve(g.touched.size());
+        vals_[t].reserve(g.touched.size());
+        g.drain([&](int32_t i, double v) {
+          if (v != 0.0) {
             rows_[t].push_back(i);
-            vals_[t].push_back(acc[i]);
+            vals_[t].push_back(v);
           }
-          acc[i] = 0.0;
-          mark[i] = 0;
-        }
-        touched.clear();
+        });
       }
     });
   }
@@ -242,23 +227,17 @@ std::vector<double> gram_column_norms_symmetric(const Csr& x, const Csr& xt, int
   const int64_t parts = std::max(1, threads);
   std::vector<std::vector<double>> partial(parts, std::vector<double>(n, 0.0));
   parallel_chunks(n, 16, threads, [&](int64_t b, int64_t e, int tid) {
-    std::vector<double> acc(n, 0.0);
-    std::vector<uint8_t> mark(n, 0);
-    std::vector<int32_t> touched;
+    GramAccumulator g(n);
     std::vector<double>& norm = partial[tid];
     for (int64_t c = b; c < e; ++c) {
       double diag = 0;
       for (int64_t p = xt.indptr[c]; p < xt.indptr[c + 1]; ++p) diag += double(xt.values[p]) * xt.values[p];
-      lower_gram_column(x, xt, c, nullptr, acc, mark, touched);
+      lower_gram_column(x, xt, c, nullptr, g);
       norm[c] += diag * diag;
-      for (int32_t k : touched) {
-        const double g2 = acc[k] * acc[k];
-        norm[c] += g2;
-        norm[k] += g2;
-        acc[k] = 0.0;
-        mark[k] = 0;
-      }
-      touched.clear();
+      g.drain([&](int32_t k, double v) {
+        norm[c] += v * v;
+        norm[k] += v * v;
+      });
     }
   });
   for (int64_t t = 1; t < parts; ++t)
@@ -277,16 +256,10 @@ std::vector<double> icf_column_scaling(const Csr& x, TrainContext& ctx) {
     sq = gram_column_norms_symmetric(x, xt, ctx.threads());
   } else {
     parallel_chunks(n, 64, ctx.threads(), [&](int64_t b, int64_t e, int) {
-      std::vector<double> acc(n, 0.0);
-      std::vector<uint8_t> mark(n, 0);
-      std::vector<int32_t> touched;
+      GramAccumulator g(n);
       for (int64_t c = b; c < e; ++c) {
-        gram_column(x, xt, c, acc, mark, touched);
-        for (int32_t k : touched) {
-          sq[c] += acc[k] * acc[k];
-          acc[k] = 0.0;
-          mark[k] = 0;
-        }
+        gram_column(x, xt, c, g);
+        g.drain([&](int32_t, double v) { sq[c] += v * v; });
       }
     });
   }

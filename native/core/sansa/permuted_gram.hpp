@@ -17,24 +17,43 @@ inline int64_t row_tail(const Csr& by_rows, int64_t u, int64_t j) {
   return static_cast<int64_t>(std::upper_bound(first, last, static_cast<int32_t>(j)) - by_rows.indices.begin());
 }
 
+// One Gramian column at a time, in a dense accumulator over the n items with the rows it touched
+// listed; drain() visits those rows and leaves the accumulator zero for the next column.
+struct GramAccumulator {
+  std::vector<double> acc;
+  std::vector<uint8_t> mark;
+  std::vector<int32_t> touched;
+  explicit GramAccumulator(int64_t n) : acc(n, 0.0), mark(n, 0) {}
+  void add(int32_t i, double v) {
+    acc[i] += v;
+    if (!mark[i]) {
+      mark[i] = 1;
+      touched.push_back(i);
+    }
+  }
+  template <class Visit>
+  void drain(Visit&& visit) {
+    for (int32_t i : touched) {
+      visit(i, acc[i]);
+      acc[i] = 0.0;
+      mark[i] = 0;
+    }
+    touched.clear();
+  }
+};
+
 // The strictly lower part of column j of XᵀX (of the scaled Gramian, s_i·G_ij·s_j, when `scale`
-// is given) into a dense accumulator, from X by rows and by columns; only the tails of the rows
-// after j are read. Users are taken in increasing order, as for a whole column, so every entry
-// is summed in the same order. acc must be zero on entry.
-inline void lower_gram_column(const Csr& by_rows, const Csr& by_cols, int64_t j, const double* scale, std::vector<double>& acc,
-                       std::vector<uint8_t>& mark, std::vector<int32_t>& touched) {
-  touched.clear();
+// is given) into g, which must be drained, from X by rows and by columns; only the tails of the
+// rows after j are read. Users are taken in increasing order, as for a whole column, so every
+// entry is summed in the same order.
+inline void lower_gram_column(const Csr& by_rows, const Csr& by_cols, int64_t j, const double* scale, GramAccumulator& g) {
   const double sj = scale ? scale[j] : 1.0;
   for (int64_t p = by_cols.indptr[j]; p < by_cols.indptr[j + 1]; ++p) {
     const int64_t u = by_cols.indices[p];
     const double xuj = double(by_cols.values[p]) * sj;
     for (int64_t q = row_tail(by_rows, u, j); q < by_rows.indptr[u + 1]; ++q) {
       const int32_t i = by_rows.indices[q];
-      acc[i] += xuj * double(by_rows.values[q]) * (scale ? scale[i] : 1.0);
-      if (!mark[i]) {
-        mark[i] = 1;
-        touched.push_back(i);
-      }
+      g.add(i, xuj * double(by_rows.values[q]) * (scale ? scale[i] : 1.0));
     }
   }
 }

@@ -153,13 +153,7 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
   }();
   std::vector<int32_t> super_of(n), map(n, -1), rel;
   std::vector<Idx> head(nsuper, -1), next(nsuper, -1), pos(nsuper, 0);
-  // Workspaces for Gram columns, one a thread, allocated when a thread first takes a column.
-  struct GramWorkspace {
-    std::vector<double> acc;
-    std::vector<uint8_t> mark;
-    std::vector<int32_t> touched;
-  };
-  std::vector<GramWorkspace> gram(std::max(ctx.threads(), 1));
+  GramAccumulator gram(n);
   std::vector<float> c;
   // Progress by the supernodes' own update work, about nscol·nsrow² each.
   double total = 0, done = 0;
@@ -190,31 +184,27 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
 
     // The lower part of A's columns k1..k2−1, each rounded once from its double sum; the columns
     // of wide supernodes on all threads (Gowalla's last one: 26,145 columns, most of the work).
-    auto assemble = [&](int64_t col_begin, int64_t col_end, int tid) {
-      GramWorkspace& w = gram[tid];
-      if (w.acc.empty()) {
-        w.acc.assign(n, 0.0);
-        w.mark.assign(n, 0);
-      }
+    auto assemble = [&](int64_t col_begin, int64_t col_end, GramAccumulator& g) {
       for (int64_t col = col_begin; col < col_end; ++col) {
         const Idx k = k1 + col;
         float* dst = block + col * nsrow;
         double diag = l2;
         for (int64_t p = xp.cols.indptr[k]; p < xp.cols.indptr[k + 1]; ++p) diag += double(xp.cols.values[p]) * xp.cols.values[p];
         dst[col] = static_cast<float>(diag);
-        lower_gram_column(xp.rows, xp.cols, k, nullptr, w.acc, w.mark, w.touched);
-        for (int32_t i : w.touched) {
+        lower_gram_column(xp.rows, xp.cols, k, nullptr, g);
+        g.drain([&](int32_t i, double v) {
           if (map[i] < 0) fail(ErrorCode::Internal, "single-precision factorization: a Gram entry outside L's pattern");
-          dst[map[i]] = static_cast<float>(w.acc[i]);
-          w.acc[i] = 0;
-          w.mark[i] = 0;
-        }
+          dst[map[i]] = static_cast<float>(v);
+        });
       }
     };
     if (nscol >= kParallelAssembly && ctx.threads() > 1)
-      parallel_chunks(nscol, 64, ctx.threads(), assemble);
+      parallel_chunks(nscol, 64, ctx.threads(), [&](int64_t b, int64_t e, int) {
+        GramAccumulator g(n);  // a few wide supernodes: one per thread and call is cheap
+        assemble(b, e, g);
+      });
     else
-      assemble(0, nscol, 0);
+      assemble(0, nscol, gram);
 
     // Updates from every earlier supernode d with rows in k1..k2−1: its rows from there on, times
     // those rows, subtracted where they land in this supernode. d then waits for its next row's owner.
