@@ -75,6 +75,126 @@ void subtract_scattered(float* c, int64_t w, int64_t m, const int32_t* r, float*
   run_threads(threads, [&](int tid) { columns(cut[tid], cut[tid + 1]); });
 }
 
+// block −= A·A1ᵀ where A (ndrow2 x ndcol, leading dimension lda) holds a descendant's rows from the
+// target's first column on, A1 its first ndrow1 rows (those among the target's columns), and rel[t]
+// the target row of A's row t. c is the zeroed product buffer (ndrow2 x kPanel at least).
+void update_target(const float* a, int64_t lda, const int32_t* rel, int64_t ndrow1, int64_t ndrow2, int64_t ndcol,
+                   float* block, int64_t nsrow, float* c, int threads) {
+  // A panel of kPanel target columns at a time keeps the product buffer small (CHOLMOD's
+  // whole-update buffer is 417 M entries on Gowalla) and in cache while it is scattered.
+  for (int64_t j0 = 0; j0 < ndrow1; j0 += kPanel) {
+    const int64_t w = std::min<int64_t>(kPanel, ndrow1 - j0), m = ndrow2 - j0;
+    if (rel[ndrow2 - 1] - rel[j0] == m - 1 && w * m * ndcol >= kBlasWork) {
+      // The panel's rows land on consecutive rows of the target (so do its columns, which are its
+      // first rows): the BLAS subtracts the product in place.
+      float* target = block + int64_t(rel[j0]) * nsrow + rel[j0];
+      lapack::syrk_lower(w, ndcol, -1.f, a + j0, lda, 1.f, target, nsrow);
+      lapack::gemm_nt(m - w, w, ndcol, -1.f, a + j0 + w, lda, a + j0, lda, 1.f, target + w, nsrow);
+      continue;
+    }
+    descendant_product(a + j0, lda, w, m, ndcol, c);
+    subtract_scattered(c, w, m, rel + j0, block, nsrow, w * m >= kParallelScatter ? threads : 1);
+  }
+}
+
+// One scattered entry of a product costs about as much as this many columns of BLAS work on it:
+// Gowalla's scatter ran at 0.75 ns per entry on 2 threads, the BLAS at ~210 GFLOP/s.
+constexpr double kScatterColumns = 80;
+
+// The supernodes' row lists, and each supernode's progress through them as a descendant.
+struct SupernodeRows {
+  const Idx* super;
+  const Idx* pi;
+  const Idx* px;
+  const Idx* ls;
+  const std::vector<Idx>& pos;
+  Idx columns(Idx d) const { return super[d + 1] - super[d]; }
+  Idx first_left(Idx d) const { return pi[d] + pos[d]; }
+  Idx rows_left(Idx d) const { return pi[d + 1] - first_left(d); }
+  const float* values_left(const float* lx, Idx d) const { return lx + px[d] + pos[d]; }
+};
+
+// Work space of apply_updates, reused across targets.
+struct UpdateScratch {
+  std::vector<Idx> batch, in_target;  // by supernode; batch is -1 outside a call
+  std::vector<int32_t> rel, slot;     // slot: by target row, -1 outside a gather
+  ZeroedArray<float> panel;
+  int64_t capacity;
+  UpdateScratch(int64_t nsuper, int64_t max_rows, int64_t capacity_)
+      : batch(nsuper, -1), in_target(nsuper, 0), slot(max_rows, -1), panel(map_zeroed<float>(capacity_)), capacity(capacity_) {}
+};
+
+// Entries of a descendant's product: its r1 rows in the target times its r2 rows from there on,
+// less the upper triangle of the square.
+double product_entries(double r1, double r2) { return r1 * r2 - r1 * (r1 - 1) / 2; }
+
+// Applies to supernode s (columns k1..k2−1; map[row] = the row's place in its row list) the updates
+// of the supernodes in `ds`, each of which has rows among its columns. Most descendants are a few
+// columns wide, and their scatter costs more than their product (Gowalla: of 3.8 G scattered
+// entries, 1.66 G came from descendants of 8-31 columns, whose scatter took 1.6 s and their
+// products 0.6 s). A supernode's rows from s on are a subset of its
+// parent's (L's structure only grows up the elimination tree), so a narrow one can join an
+// ancestor's columns in one panel gathered on the ancestor's rows: a wider product and one
+// scatter, at the cost of the product's zero rows. It joins its parent's batch when that costs
+// less, counting a scattered entry as kScatterColumns columns of product; a batch is cut where
+// its panel would outgrow the scratch. The plan does not depend on the thread count.
+void apply_updates(const SupernodeRows& sn, const std::vector<int32_t>& super_of, const std::vector<int32_t>& map,
+                   std::vector<Idx>& ds, Idx s, const float* lx, float* block, int64_t nsrow, float* c,
+                   UpdateScratch& w, int threads) {
+  const Idx k2 = sn.super[s + 1];
+  std::sort(ds.begin(), ds.end(), std::greater<Idx>());  // a parent's index is above its children's
+  for (const Idx d : ds) {
+    const Idx* rows = sn.ls + sn.first_left(d);
+    const Idx r2 = sn.rows_left(d);
+    Idx r1 = 0;
+    while (r1 < r2 && rows[r1] < k2) ++r1;
+    w.in_target[d] = r1;
+    const Idx parent = super_of[sn.ls[sn.pi[d] + sn.columns(d)]];
+    const Idx a = parent == s ? -1 : w.batch[parent];
+    const double nd = double(sn.columns(d));
+    const bool join = a >= 0 && product_entries(double(w.in_target[a]), double(sn.rows_left(a))) * nd <=
+                                    product_entries(double(r1), double(r2)) * (nd + kScatterColumns);
+    w.batch[d] = join ? a : d;
+  }
+  // Each batch's members together, its root first.
+  std::stable_sort(ds.begin(), ds.end(), [&](Idx x, Idx y) { return w.batch[x] > w.batch[y]; });
+  for (size_t b = 0; b < ds.size();) {
+    const Idx a = w.batch[ds[b]], ra = sn.rows_left(a);
+    size_t e = b + 1;
+    int64_t width = sn.columns(ds[b]);
+    while (e < ds.size() && w.batch[ds[e]] == a && ra * (width + sn.columns(ds[e])) <= w.capacity) width += sn.columns(ds[e++]);
+    const Idx root = e == b + 1 ? ds[b] : a, r2 = sn.rows_left(root);  // a cut batch's later parts lack a
+    const Idx* rows = sn.ls + sn.first_left(root);
+    w.rel.resize(r2);
+    for (Idx t = 0; t < r2; ++t) w.rel[t] = map[rows[t]];
+    if (e == b + 1) {  // alone: its own product
+      update_target(sn.values_left(lx, root), sn.pi[root + 1] - sn.pi[root], w.rel.data(), w.in_target[root], r2, width,
+                    block, nsrow, c, threads);
+      b = e;
+      continue;
+    }
+    for (Idx t = 0; t < r2; ++t) w.slot[w.rel[t]] = static_cast<int32_t>(t);
+    float* panel = w.panel.get();
+    std::fill(panel, panel + r2 * width, 0.f);
+    int64_t column = 0;
+    for (size_t q = b; q < e; ++q) {
+      const Idx d = ds[q], rd = sn.rows_left(d), ndrow = sn.pi[d + 1] - sn.pi[d];
+      const Idx* drows = sn.ls + sn.first_left(d);
+      const float* src = sn.values_left(lx, d);
+      for (Idx t = 0; t < rd; ++t)
+        if (w.slot[map[drows[t]]] < 0) fail(ErrorCode::Internal, "single-precision factorization: a supernode's rows are not its ancestor's");
+      for (Idx j = 0; j < sn.columns(d); ++j, ++column) {
+        float* dst = panel + column * r2;
+        for (Idx t = 0; t < rd; ++t) dst[w.slot[map[drows[t]]]] = src[j * ndrow + t];
+      }
+    }
+    for (Idx t = 0; t < r2; ++t) w.slot[w.rel[t]] = -1;
+    update_target(panel, r2, w.rel.data(), w.in_target[root], r2, width, block, nsrow, c, threads);
+    b = e;
+  }
+  for (const Idx d : ds) w.batch[d] = -1;
+}
+
 // Cholesky of a supernode's nsrow x nscol trapezoid in place: right-looking by kTile columns, each
 // diagonal tile factored by the BLAS on one thread. OpenBLAS's threaded potrf blocks differently for
 // different thread counts, so the bits would depend on them; its trsm, syrk and gemm split only
@@ -137,7 +257,7 @@ SingleFactor allocate_zeroed_factor(const cholmod_factor& f, const std::vector<i
 
 }  // namespace
 
-SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, double l2, TrainContext& ctx) {
+SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, double l2, TrainContext& ctx, int64_t batch_columns) {
   if (!f.is_super || !f.super || !f.pi || !f.px || !f.s || !f.Perm)
     fail(ErrorCode::Internal, "single-precision factorization needs CHOLMOD's supernodal analysis");
   const int64_t n = static_cast<int64_t>(f.n), nsuper = static_cast<int64_t>(f.nsuper);
@@ -151,7 +271,7 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
     const Csr xt = transpose(x);
     return PermutedX(xt, {}, std::vector<int64_t>(perm, perm + n));
   }();
-  std::vector<int32_t> super_of(n), map(n, -1), rel;
+  std::vector<int32_t> super_of(n), map(n, -1);
   std::vector<Idx> head(nsuper, -1), next(nsuper, -1), pos(nsuper, 0);
   GramAccumulator gram(n);
   std::vector<float> c;
@@ -174,6 +294,8 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
   for (int64_t s = 0; s < nsuper; ++s) max_rows = std::max<Idx>(max_rows, pi[s + 1] - pi[s]);
   // Zero, and kept zero between updates (descendant_product adds to it, subtract_scattered clears it).
   c.resize(size_t(max_rows) * kPanel);
+  UpdateScratch scratch(nsuper, max_rows, max_rows * std::max<int64_t>(batch_columns, 1));
+  std::vector<Idx> pending;
 
   lapack::BlasThreadsScope blas(ctx.threads());
   for (int64_t s = 0; s < nsuper; ++s) {
@@ -208,39 +330,18 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
 
     // Updates from every earlier supernode d with rows in k1..k2−1: its rows from there on, times
     // those rows, subtracted where they land in this supernode. d then waits for its next row's owner.
-    for (Idx d = head[s], after; d != -1; d = after) {
-      after = next[d];
-      const Idx pdi = pi[d], pdend = pi[d + 1], ndrow = pdend - pdi, ndcol = super[d + 1] - super[d];
-      const Idx p1 = pdi + pos[d];
-      Idx p2 = p1;
-      while (p2 < pdend && ls[p2] < k2) ++p2;
-      const Idx ndrow1 = p2 - p1, ndrow2 = pdend - p1;
-      rel.resize(ndrow2);
-      for (Idx t = 0; t < ndrow2; ++t) rel[t] = map[ls[p1 + t]];
-      // A panel of kPanel target columns at a time keeps the product buffer small (CHOLMOD's
-      // whole-update buffer is 417 M entries on Gowalla) and in cache while it is scattered.
-      const float* a = lx.get() + px[d] + (p1 - pdi);
-      for (Idx j0 = 0; j0 < ndrow1; j0 += kPanel) {
-        const Idx w = std::min<Idx>(kPanel, ndrow1 - j0), m = ndrow2 - j0;
-        if (rel[ndrow2 - 1] - rel[j0] == m - 1 && w * m * ndcol >= kBlasWork) {
-          // The panel's rows land on consecutive rows of this supernode (so do its columns, which
-          // are its first rows): the BLAS subtracts the product in place.
-          float* target = block + int64_t(rel[j0]) * nsrow + rel[j0];
-          lapack::syrk_lower(w, ndcol, -1.f, a + j0, ndrow, 1.f, target, nsrow);
-          lapack::gemm_nt(m - w, w, ndcol, -1.f, a + j0 + w, ndrow, a + j0, ndrow, 1.f, target + w, nsrow);
-          continue;
-        }
-        descendant_product(a + j0, ndrow, w, m, ndcol, c.data());
-        subtract_scattered(c.data(), w, m, rel.data() + j0, block, nsrow, w * m >= kParallelScatter ? ctx.threads() : 1);
-      }
-      pos[d] = p2 - pdi;
-      if (p2 < pdend) {
-        const int32_t owner = super_of[ls[p2]];
+    pending.clear();
+    for (Idx d = head[s]; d != -1; d = next[d]) pending.push_back(d);
+    head[s] = -1;
+    apply_updates({super, pi, px, ls, pos}, super_of, map, pending, s, lx.get(), block, nsrow, c.data(), scratch, ctx.threads());
+    for (const Idx d : pending) {  // d waits for the owner of its next row
+      pos[d] += scratch.in_target[d];
+      if (pos[d] < pi[d + 1] - pi[d]) {
+        const int32_t owner = super_of[ls[pi[d] + pos[d]]];
         next[d] = head[owner];
         head[owner] = d;
       }
     }
-    head[s] = -1;
 
     // The supernode's own work is about nscol·nsrow², a falling share of it per column.
     const double work = double(nscol) * double(nsrow) * double(nsrow);
