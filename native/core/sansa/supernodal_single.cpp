@@ -118,6 +118,7 @@ struct SupernodeRows {
 struct UpdateScratch {
   std::vector<Idx> batch, in_target;  // by supernode; batch is -1 outside a call
   std::vector<int32_t> rel, slot;     // slot: by target row, -1 outside a gather
+  std::vector<int32_t> place;         // a gathered member's rows in the panel
   ZeroedArray<float> panel;
   int64_t capacity;
   UpdateScratch(int64_t nsuper, int64_t max_rows, int64_t capacity_)
@@ -181,11 +182,15 @@ void apply_updates(const SupernodeRows& sn, const std::vector<int32_t>& super_of
       const Idx d = ds[q], rd = sn.rows_left(d), ndrow = sn.pi[d + 1] - sn.pi[d];
       const Idx* drows = sn.ls + sn.first_left(d);
       const float* src = sn.values_left(lx, d);
-      for (Idx t = 0; t < rd; ++t)
-        if (w.slot[map[drows[t]]] < 0) fail(ErrorCode::Internal, "single-precision factorization: a supernode's rows are not its ancestor's");
+      w.place.resize(rd);
+      for (Idx t = 0; t < rd; ++t) {
+        w.place[t] = w.slot[map[drows[t]]];
+        if (w.place[t] < 0) fail(ErrorCode::Internal, "single-precision factorization: a supernode's rows are not its ancestor's");
+      }
       for (Idx j = 0; j < sn.columns(d); ++j, ++column) {
         float* dst = panel + column * r2;
-        for (Idx t = 0; t < rd; ++t) dst[w.slot[map[drows[t]]]] = src[j * ndrow + t];
+        const float* col = src + j * ndrow;
+        for (Idx t = 0; t < rd; ++t) dst[w.place[t]] = col[t];
       }
     }
     for (Idx t = 0; t < r2; ++t) w.slot[w.rel[t]] = -1;
