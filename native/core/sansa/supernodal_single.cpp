@@ -99,7 +99,8 @@ void update_target(const float* a, int64_t lda, const int32_t* rel, int64_t ndro
 
 // One scattered entry of a product costs about as much as this many columns of BLAS work on it:
 // Gowalla's scatter ran at 0.75-1.2 ns per entry on 2 threads, the BLAS at ~210 GFLOP/s. Values from
-// 40 to 320 fitted Gowalla equally fast within this machine's noise; 20 was slower.
+// 40 to 320 fitted Gowalla equally fast within this machine's noise (one run each); 20 was slower
+// in its one run.
 constexpr double kScatterColumns = 80;
 
 // The supernodes' row lists, and each supernode's progress through them as a descendant.
@@ -302,6 +303,13 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
   c.resize(size_t(max_rows) * kPanel);
   UpdateScratch scratch(nsuper, max_rows, max_rows * std::max<int64_t>(batch_columns, 1));
   std::vector<Idx> pending;
+  // Supernode d, whose rows before pos[d] are done, waits for the owner of its next row, if any.
+  auto wait_for_next_row = [&](Idx d) {
+    if (pos[d] == pi[d + 1] - pi[d]) return;
+    const int32_t owner = super_of[ls[pi[d] + pos[d]]];
+    next[d] = head[owner];
+    head[owner] = d;
+  };
 
   lapack::BlasThreadsScope blas(ctx.threads());
   for (int64_t s = 0; s < nsuper; ++s) {
@@ -335,18 +343,14 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
       assemble(0, nscol, gram);
 
     // Updates from every earlier supernode d with rows in k1..k2−1: its rows from there on, times
-    // those rows, subtracted where they land in this supernode. d then waits for its next row's owner.
+    // those rows, subtracted where they land in this supernode.
     pending.clear();
     for (Idx d = head[s]; d != -1; d = next[d]) pending.push_back(d);
     head[s] = -1;
     apply_updates({super, pi, px, ls, pos}, super_of, map, pending, s, lx.get(), block, nsrow, c.data(), scratch, ctx.threads());
-    for (const Idx d : pending) {  // d waits for the owner of its next row
+    for (const Idx d : pending) {
       pos[d] += scratch.in_target[d];
-      if (pos[d] < pi[d + 1] - pi[d]) {
-        const int32_t owner = super_of[ls[pi[d] + pos[d]]];
-        next[d] = head[owner];
-        head[owner] = d;
-      }
+      wait_for_next_row(d);
     }
 
     // The supernode's own work is about nscol·nsrow², a falling share of it per column.
@@ -357,12 +361,8 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
       ctx.check_abort();
     });
     if (!ok) return nullptr;
-    if (nsrow > nscol) {
-      pos[s] = nscol;
-      const int32_t owner = super_of[ls[psi + nscol]];
-      next[s] = head[owner];
-      head[owner] = s;
-    }
+    pos[s] = nscol;
+    wait_for_next_row(s);
     for (Idx t = 0; t < nsrow; ++t) map[ls[psi + t]] = -1;
     done += work;
   }
