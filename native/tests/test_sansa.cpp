@@ -1,9 +1,8 @@
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <thread>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -14,7 +13,6 @@
 #include "sansa/sansa.hpp"
 #include "sansa/sparsify.hpp"
 #include "sansa/cholmod_util.hpp"
-#include "common/zeroed_pages.hpp"
 #include "sansa/supernodal_single.hpp"
 #include "sansa/umr.hpp"
 #include "util.hpp"
@@ -338,7 +336,7 @@ TEST(single_precision_supernodal_factor_matches_cholmod_in_double) {
     SingleFactor lx = supernodal_factor_single(*a.f, x, l2, three);
     SingleFactor lx1 = supernodal_factor_single(*a.f, x, l2, one);
     // Gathering panels of 8 columns cuts most batches of narrow descendants into several.
-    SingleFactor cut = supernodal_factor_single(*a.f, x, l2, three, 8);
+    SingleFactor cut = supernodal_factor_single(*a.f, x, l2, three, nullptr, 8);
     CHECK(lx != nullptr && lx1 != nullptr && cut != nullptr);
     CHECK(a.factor_double(l2));
     const auto* super = static_cast<const SuiteSparse_long*>(a.f->super);
@@ -382,6 +380,42 @@ TEST(single_precision_supernodal_factor_matches_cholmod_in_double) {
     was_aborted = e.code() == ErrorCode::Aborted;
   }
   CHECK(was_aborted);
+}
+
+TEST(single_precision_factor_taken_from_a_prefaulted_span_is_the_same_and_leaves_upper_triangles_alone) {
+  // 2,400 random items fill the factor's tail into one supernode wide enough (2,048 columns or
+  // more) to keep its upper triangle untouched. Whether the span populated all of the factor's
+  // neighbourhood, only 6 MiB of it, or is too small to hold it, the factor is the same, and the
+  // upper triangle's whole pages are not resident.
+  Csr x = cfkit_test::random_binary(4000, 2400, 30, 43);
+  SupernodalAnalysis a(x);
+  const auto* super = static_cast<const SuiteSparse_long*>(a.f->super);
+  const auto* pi = static_cast<const SuiteSparse_long*>(a.f->pi);
+  const auto* px = static_cast<const SuiteSparse_long*>(a.f->px);
+  const int64_t last = static_cast<int64_t>(a.f->nsuper) - 1, width = super[last + 1] - super[last];
+  const int64_t nsrow = pi[last + 1] - pi[last];
+  CHECK(width >= 2048);
+  TrainContext two(2, nullptr, nullptr);
+  SingleFactor own = supernodal_factor_single(*a.f, x, 20.0, two);
+  CHECK(own != nullptr);
+  const size_t square = size_t(x.cols) * size_t(x.cols) * sizeof(float);
+  for (size_t cap : {size_t(1) << 30, size_t(6) << 20, size_t(0)}) {
+    PrefaultedSpan span(cap ? square : 4096, cap ? square : 4096, cap);
+    cfkit_test::wait_for_population(span, std::min(cap, 2 * square));
+    SingleFactor lx = supernodal_factor_single(*a.f, x, 20.0, two, &span);
+    CHECK(lx != nullptr && own != nullptr);
+    if (!lx || !own) return;
+    int64_t upper = 0;
+    for (int64_t k = 1; k < width; ++k) {
+      // The whole pages inside column k's rows above its diagonal.
+      const uintptr_t column = reinterpret_cast<uintptr_t>(lx.get() + px[last] + k * nsrow), page = 4096;
+      const uintptr_t b = (column + page - 1) & ~(page - 1), e = (column + k * sizeof(float)) & ~(page - 1);
+      if (e > b) upper += cfkit_test::resident_pages(reinterpret_cast<void*>(b), reinterpret_cast<void*>(e));
+    }
+    CHECK(upper == 0);
+    // Compared only now: reading a page of zeros maps it.
+    CHECK(std::memcmp(lx.get(), own.get(), a.f->xsize * sizeof(float)) == 0);
+  }
 }
 
 TEST(single_precision_factor_reports_a_float32_breakdown_and_ldlt_falls_back) {
@@ -589,58 +623,4 @@ TEST(sansa_does_not_depend_on_thread_count) {
     CHECK(a.encoder().values == b.encoder().values);
     CHECK(a.decoder().values == b.decoder().values);
   }
-}
-
-namespace {
-// Resident bytes of this process (Linux), or -1.
-int64_t resident_bytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return -1;
-  long size = 0, resident = -1;
-  if (std::fscanf(f, "%ld %ld", &size, &resident) != 2) resident = -1;
-  std::fclose(f);
-  return resident < 0 ? -1 : int64_t(resident) * 4096;
-}
-}  // namespace
-
-TEST(zeroed_arrays_start_zero_on_2_mib_and_populate_makes_only_their_pages_resident) {
-  // The float32 factor's storage: 64 MiB, of which 32 MiB are made resident and stay zero.
-  const size_t n = size_t(16) << 20, part = size_t(8) << 20;
-  ZeroedArray<float> a = map_zeroed<float>(n);
-  CHECK(reinterpret_cast<uintptr_t>(a.get()) % (size_t(2) << 20) == 0);
-  no_huge_pages(a.get(), a.get() + n);  // counted in 4 KiB pages from here
-  const int64_t before = resident_bytes();
-  populate(a.get() + 1000, a.get() + 1000 + part);
-  const int64_t after = resident_bytes();
-  if (before >= 0) {
-    CHECK(after - before >= int64_t(part * sizeof(float)) - (int64_t(1) << 20));
-    CHECK(after - before <= int64_t(part * sizeof(float)) + (int64_t(4) << 20));
-  }
-  bool zero = true;
-  for (size_t i = 0; i < n; i += 1021) zero = zero && a[i] == 0.f;
-  CHECK(zero);
-  a[n - 1] = 3.f;
-  a[1000] = 2.f;
-  CHECK(a[n - 1] == 3.f && a[1000] == 2.f && a[999] == 0.f);
-}
-
-TEST(idle_populator_populates_every_item_exactly_once) {
-  // finish() right away (before the idle thread has taken much) and after a pause (when it has taken
-  // some or all): either way every item is populated once. One dropped unfinished stops cleanly.
-  for (int pause : {0, 50}) {
-    const int64_t items = 20000;
-    std::vector<std::atomic<int>> count(items);
-    for (auto& c : count) c = 0;
-    IdlePopulator p(items, [&](int64_t i) { count[i].fetch_add(1); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(pause));
-    p.finish(3);
-    bool once = true;
-    for (auto& c : count) once = once && c.load() == 1;
-    CHECK(once);
-  }
-  std::atomic<int64_t> done{0};
-  { IdlePopulator dropped(int64_t(1) << 40, [&](int64_t) { done.fetch_add(1); }); }
-  const int64_t at_drop = done.load();
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  CHECK(done.load() == at_drop);  // its thread has stopped
 }

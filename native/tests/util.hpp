@@ -1,9 +1,16 @@
 #pragma once
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <random>
+#include <thread>
 #include <vector>
 
+#include "common/prefaulted_span.hpp"
 #include "sparse/csr.hpp"
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace cfkit_test {
 
@@ -48,4 +55,27 @@ inline cfkit::Csr clustered_binary(int64_t rows, int64_t cols, int64_t clusters,
   });
 }
 
+// How many of the 4 KiB pages that [begin, end) covers are resident (Linux), or -1.
+inline int64_t resident_pages(const void* begin, const void* end) {
+#if defined(__linux__)
+  const uintptr_t page = 4096, b = reinterpret_cast<uintptr_t>(begin) & ~(page - 1);
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(end) + page - 1) & ~(page - 1);
+  if (e <= b) return 0;
+  std::vector<unsigned char> in((e - b) / page);
+  if (mincore(reinterpret_cast<void*>(b), e - b, in.data()) != 0) return -1;
+  int64_t count = 0;
+  for (unsigned char c : in) count += c & 1;
+  return count;
+#else
+  (void)begin;
+  (void)end;
+  return -1;
+#endif
+}
+
+// Waits up to 5 s for a span's thread to have populated `bytes` in all.
+inline void wait_for_population(const cfkit::PrefaultedSpan& span, size_t bytes) {
+  for (int i = 0; i < 500 && span.populated_before() + span.populated_after() < bytes; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
 }  // namespace cfkit_test

@@ -24,11 +24,13 @@
 
 namespace cfkit {
 
+// Unmaps `bytes` from `mapping`, or from the array's own pointer when the array starts its mapping.
 struct ReleasePages {
   size_t bytes = 0;
+  void* mapping = nullptr;
   void operator()(void* p) const noexcept {
 #if defined(__linux__)
-    if (p) munmap(p, bytes);
+    if (p) munmap(mapping ? mapping : p, bytes);
 #else
     std::free(p);
 #endif
@@ -71,6 +73,20 @@ inline void no_huge_pages(const void* begin, const void* end) noexcept {
   const uintptr_t b = (reinterpret_cast<uintptr_t>(begin) + kPage - 1) & ~(kPage - 1);
   const uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~(kPage - 1);
   if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_NOHUGEPAGE);  // a hint; failure is harmless
+#else
+  (void)begin;
+  (void)end;
+#endif
+}
+
+// Gives back the whole 4 KiB pages inside [begin, end) of a map_zeroed array, which must still be
+// zero: they stay zero, and are no longer resident until touched.
+inline void release_pages(const void* begin, const void* end) noexcept {
+#if defined(__linux__)
+  constexpr uintptr_t kPage = 4096;
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(begin) + kPage - 1) & ~(kPage - 1);
+  const uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~(kPage - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
 #else
   (void)begin;
   (void)end;

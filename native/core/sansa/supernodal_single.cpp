@@ -248,12 +248,25 @@ void populate_lower_column(const cholmod_factor& f, const std::vector<int32_t>& 
 // never touched (nothing reads or writes them). Gowalla's last supernode is a dense 26,145-column
 // square, 2.7 GB of the 3.4 GB factor, so only 2.0 GB are ever touched. Made resident up front by
 // every thread, rather than page by page later as the factorization first writes each page (see
-// common/zeroed_pages.hpp).
-SingleFactor allocate_zeroed_factor(const cholmod_factor& f, const std::vector<int32_t>& super_of, int64_t columns, int threads) {
+// common/zeroed_pages.hpp). Taken from `span`, when given and large enough, with the last
+// supernode at its split, so that the pages it populated during the ordering are used.
+SingleFactor allocate_zeroed_factor(const cholmod_factor& f, const std::vector<int32_t>& super_of, int64_t columns, int threads,
+                                    PrefaultedSpan* span) {
   const int64_t nsuper = static_cast<int64_t>(f.nsuper);
   const auto* super = static_cast<const Idx*>(f.super);
+  const auto* pi = static_cast<const Idx*>(f.pi);
   const auto* px = static_cast<const Idx*>(f.px);
-  SingleFactor lx = map_zeroed<float>(f.xsize);
+  const Idx last = nsuper - 1;
+  SingleFactor lx = span ? span->take<float>(size_t(px[last]), f.xsize) : nullptr;
+  if (lx && super[last + 1] - super[last] >= kSmallPageColumns) {
+    // The populated part of the last supernode's upper triangle, which nothing touches, given back.
+    const Idx nsrow = pi[last + 1] - pi[last];
+    const float* top = lx.get() + px[last];
+    const float* populated = top + span->populated_after() / sizeof(float);
+    for (Idx k = 1; k < super[last + 1] - super[last] && top + k * nsrow < populated; ++k)
+      release_pages(top + k * nsrow, std::min(top + k * nsrow + k, populated));
+  }
+  if (!lx) lx = map_zeroed<float>(f.xsize);
   for (int64_t s = 0; s < nsuper; ++s)
     if (super[s + 1] - super[s] >= kSmallPageColumns) no_huge_pages(lx.get() + px[s], lx.get() + px[s + 1]);
   parallel_chunks(columns, 256, threads, [&](int64_t b, int64_t e, int) {
@@ -264,7 +277,8 @@ SingleFactor allocate_zeroed_factor(const cholmod_factor& f, const std::vector<i
 
 }  // namespace
 
-SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, double l2, TrainContext& ctx, int64_t batch_columns) {
+SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, double l2, TrainContext& ctx, PrefaultedSpan* span,
+                                      int64_t batch_columns) {
   if (!f.is_super || !f.super || !f.pi || !f.px || !f.s || !f.Perm)
     fail(ErrorCode::Internal, "single-precision factorization needs CHOLMOD's supernodal analysis");
   const int64_t n = static_cast<int64_t>(f.n), nsuper = static_cast<int64_t>(f.nsuper);
@@ -294,7 +308,7 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
   const Idx last = nsuper - 1;
   const bool defer = ctx.threads() >= 2 && nsuper >= 2 && super[last + 1] - super[last] >= kSmallPageColumns;
   const int64_t deferred_from = defer ? int64_t(super[last]) : n;
-  SingleFactor lx = allocate_zeroed_factor(f, super_of, deferred_from, ctx.threads());
+  SingleFactor lx = allocate_zeroed_factor(f, super_of, deferred_from, ctx.threads(), span);
   IdlePopulator background(n - deferred_from, [&](int64_t i) { populate_lower_column(f, super_of, lx.get(), deferred_from + i); });
 
   Idx max_rows = 0;

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "common/context.hpp"
+#include "common/prefaulted_span.hpp"
 #include "common/zeroed_pages.hpp"
 #include "sparse/csr.hpp"
 
@@ -26,8 +27,10 @@ using SingleFactor = ZeroedArray<float>;
 // when float32 rounding leaves a pivot that is not positive (the caller then factors in double).
 // Memory: xsize floats, X once more, an update buffer of 512 columns of the tallest supernode and
 // a panel of `batch_columns` of its columns in which narrow descendants' columns are gathered
-// (tests make it small to cut batches).
+// (tests make it small to cut batches). The factor is taken from `span` where it fits there, with
+// its last supernode at the split (see common/prefaulted_span.hpp); otherwise it gets its own
+// mapping.
 SingleFactor supernodal_factor_single(const cholmod_factor& symbolic, const Csr& x, double l2, TrainContext& ctx,
-                                      int64_t batch_columns = 512);
+                                      PrefaultedSpan* span = nullptr, int64_t batch_columns = 512);
 
 }  // namespace cfkit
