@@ -408,9 +408,9 @@ TEST(single_precision_factor_taken_from_a_prefaulted_span_is_the_same_and_leaves
     int64_t upper = 0;
     for (int64_t k = 1; k < width; ++k) {
       // The whole pages inside column k's rows above its diagonal.
-      const uintptr_t column = reinterpret_cast<uintptr_t>(lx.get() + px[last] + k * nsrow), page = 4096;
-      const uintptr_t b = (column + page - 1) & ~(page - 1), e = (column + k * sizeof(float)) & ~(page - 1);
-      if (e > b) upper += cfkit_test::resident_pages(reinterpret_cast<void*>(b), reinterpret_cast<void*>(e));
+      const float* column = lx.get() + px[last] + k * nsrow;
+      const PageRange r = PageRange::inside(column, column + k);
+      if (!r.empty()) upper += cfkit_test::resident_pages(r.start(), reinterpret_cast<void*>(r.e));
     }
     CHECK(upper == 0);
     // Compared only now: reading a page of zeros maps it.

@@ -58,11 +58,10 @@ inline cfkit::Csr clustered_binary(int64_t rows, int64_t cols, int64_t clusters,
 // How many of the 4 KiB pages that [begin, end) covers are resident (Linux), or -1.
 inline int64_t resident_pages(const void* begin, const void* end) {
 #if defined(__linux__)
-  const uintptr_t page = 4096, b = reinterpret_cast<uintptr_t>(begin) & ~(page - 1);
-  const uintptr_t e = (reinterpret_cast<uintptr_t>(end) + page - 1) & ~(page - 1);
-  if (e <= b) return 0;
-  std::vector<unsigned char> in((e - b) / page);
-  if (mincore(reinterpret_cast<void*>(b), e - b, in.data()) != 0) return -1;
+  const cfkit::PageRange r = cfkit::PageRange::covering(begin, end);
+  if (r.empty()) return 0;
+  std::vector<unsigned char> in(r.bytes() / cfkit::PageRange::kPage);
+  if (mincore(r.start(), r.bytes(), in.data()) != 0) return -1;
   int64_t count = 0;
   for (unsigned char c : in) count += c & 1;
   return count;

@@ -111,9 +111,8 @@ class PrefaultedSpan {
   // Makes [b, e) readable and writable, which commits its memory; false when the system refuses.
   static bool open(char* b, char* e) {
 #if defined(__linux__)
-    const uintptr_t page = 4096, lo = reinterpret_cast<uintptr_t>(b) & ~(page - 1);
-    const uintptr_t hi = (reinterpret_cast<uintptr_t>(e) + page - 1) & ~(page - 1);
-    return hi <= lo || mprotect(reinterpret_cast<void*>(lo), hi - lo, PROT_READ | PROT_WRITE) == 0;
+    const PageRange r = PageRange::covering(b, e);
+    return r.empty() || mprotect(r.start(), r.bytes(), PROT_READ | PROT_WRITE) == 0;
 #else
     (void)b;
     (void)e;

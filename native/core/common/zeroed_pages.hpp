@@ -40,6 +40,21 @@ struct ReleasePages {
 template <class T>
 using ZeroedArray = std::unique_ptr<T[], ReleasePages>;
 
+// The 4 KiB pages of [begin, end) as addresses [b, e): those wholly inside it, or all it touches.
+struct PageRange {
+  static constexpr uintptr_t kPage = 4096;
+  uintptr_t b, e;
+  static PageRange inside(const void* begin, const void* end) {
+    return {(reinterpret_cast<uintptr_t>(begin) + kPage - 1) & ~(kPage - 1), reinterpret_cast<uintptr_t>(end) & ~(kPage - 1)};
+  }
+  static PageRange covering(const void* begin, const void* end) {
+    return {reinterpret_cast<uintptr_t>(begin) & ~(kPage - 1), (reinterpret_cast<uintptr_t>(end) + kPage - 1) & ~(kPage - 1)};
+  }
+  bool empty() const { return e <= b; }
+  void* start() const { return reinterpret_cast<void*>(b); }
+  size_t bytes() const { return e - b; }
+};
+
 // n zeroed elements, 2 MiB-aligned, offered to transparent huge pages, with no page touched yet.
 template <class T>
 ZeroedArray<T> map_zeroed(size_t n) {
@@ -69,10 +84,8 @@ ZeroedArray<T> map_zeroed(size_t n) {
 // only parts will ever be touched: a huge page is faulted in, and counted, whole.
 inline void no_huge_pages(const void* begin, const void* end) noexcept {
 #if defined(__linux__) && defined(MADV_NOHUGEPAGE)
-  constexpr uintptr_t kPage = 4096;
-  const uintptr_t b = (reinterpret_cast<uintptr_t>(begin) + kPage - 1) & ~(kPage - 1);
-  const uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~(kPage - 1);
-  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_NOHUGEPAGE);  // a hint; failure is harmless
+  const PageRange r = PageRange::inside(begin, end);
+  if (!r.empty()) madvise(r.start(), r.bytes(), MADV_NOHUGEPAGE);  // a hint; failure is harmless
 #else
   (void)begin;
   (void)end;
@@ -83,10 +96,8 @@ inline void no_huge_pages(const void* begin, const void* end) noexcept {
 // zero: they stay zero, and are no longer resident until touched.
 inline void release_pages(const void* begin, const void* end) noexcept {
 #if defined(__linux__)
-  constexpr uintptr_t kPage = 4096;
-  const uintptr_t b = (reinterpret_cast<uintptr_t>(begin) + kPage - 1) & ~(kPage - 1);
-  const uintptr_t e = reinterpret_cast<uintptr_t>(end) & ~(kPage - 1);
-  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+  const PageRange r = PageRange::inside(begin, end);
+  if (!r.empty()) madvise(r.start(), r.bytes(), MADV_DONTNEED);
 #else
   (void)begin;
   (void)end;
@@ -96,18 +107,16 @@ inline void release_pages(const void* begin, const void* end) noexcept {
 // Makes the pages that hold [begin, end) of a map_zeroed array resident, without a fault per page
 // where the kernel can. Their contents stay zero.
 inline void populate(void* begin, void* end) noexcept {
-  constexpr uintptr_t kPage = 4096;
-  const uintptr_t b = reinterpret_cast<uintptr_t>(begin) & ~(kPage - 1);
-  const uintptr_t e = (reinterpret_cast<uintptr_t>(end) + kPage - 1) & ~(kPage - 1);
-  if (e <= b) return;
+  const PageRange r = PageRange::covering(begin, end);
+  if (r.empty()) return;
 #if defined(__linux__)
   constexpr int kPopulateWrite = 23;  // MADV_POPULATE_WRITE, missing from older headers
-  if (madvise(reinterpret_cast<void*>(b), e - b, kPopulateWrite) == 0) return;
+  if (madvise(r.start(), r.bytes(), kPopulateWrite) == 0) return;
 #endif
   // A write of zero to zero memory changes nothing but faults the page in. Only bytes inside
   // [begin, end) are written, so threads populating disjoint ranges never write the same byte.
   const uintptr_t first = reinterpret_cast<uintptr_t>(begin);
-  for (uintptr_t p = b; p < e; p += kPage) *reinterpret_cast<volatile char*>(p < first ? first : p) = 0;
+  for (uintptr_t p = r.b; p < r.e; p += PageRange::kPage) *reinterpret_cast<volatile char*>(p < first ? first : p) = 0;
 }
 
 // Populates items 0, 1, 2, ... (each a range of pages, by populate_item) on a thread of idle priority
