@@ -258,17 +258,21 @@ SingleFactor allocate_zeroed_factor(const cholmod_factor& f, const std::vector<i
   const auto* px = static_cast<const Idx*>(f.px);
   const Idx last = nsuper - 1;
   SingleFactor lx = span ? span->take<float>(size_t(px[last]), f.xsize) : nullptr;
-  if (lx && super[last + 1] - super[last] >= kSmallPageColumns) {
-    // The populated part of the last supernode's upper triangle, which nothing touches, given back.
-    const Idx nsrow = pi[last + 1] - pi[last];
-    const float* top = lx.get() + px[last];
-    const float* populated = top + span->populated_after() / sizeof(float);
-    for (Idx k = 1; k < super[last + 1] - super[last] && top + k * nsrow < populated; ++k)
-      release_pages(top + k * nsrow, std::min(top + k * nsrow + k, populated));
-  }
+  // Pages the span populated in wide supernodes' upper triangles are given back: nothing touches them.
+  const float* populated_from =
+      lx ? lx.get() + px[last] - std::min<size_t>(span->populated_before() / sizeof(float), size_t(px[last])) : nullptr;
+  const float* populated_to =
+      lx ? lx.get() + px[last] + std::min<size_t>(span->populated_after() / sizeof(float), f.xsize - size_t(px[last])) : nullptr;
   if (!lx) lx = map_zeroed<float>(f.xsize);
-  for (int64_t s = 0; s < nsuper; ++s)
-    if (super[s + 1] - super[s] >= kSmallPageColumns) no_huge_pages(lx.get() + px[s], lx.get() + px[s + 1]);
+  for (int64_t s = 0; s < nsuper; ++s) {
+    const Idx nscol = super[s + 1] - super[s], nsrow = pi[s + 1] - pi[s];
+    if (nscol < kSmallPageColumns) continue;
+    no_huge_pages(lx.get() + px[s], lx.get() + px[s + 1]);
+    for (Idx k = 1; populated_to && k < nscol; ++k) {
+      const float* column = lx.get() + px[s] + k * nsrow;
+      release_pages(std::max(column, populated_from), std::min(column + k, populated_to));
+    }
+  }
   parallel_chunks(columns, 256, threads, [&](int64_t b, int64_t e, int) {
     for (int64_t k = b; k < e; ++k) populate_lower_column(f, super_of, lx.get(), k);
   });
