@@ -168,6 +168,41 @@ TEST(sparsify_from_a_sample_matches_a_naive_global_cut) {
   }
 }
 
+// The one-pass scan tests entries in branch-free chunks: zeros and NaN are neither counted as
+// nonzeros nor kept, and entries exactly at the cut's smallest value (here every large one: 2.0 has
+// no low mantissa bits) are collected, so the one pass succeeds.
+TEST(sparsify_from_a_sample_counts_and_collects_at_the_cut_exactly) {
+  const int64_t n = 400;
+  Csr cols;
+  cols.rows = cols.cols = n;
+  cols.indptr.assign(1, 0);
+  int64_t nonzero = n, twos = 0;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t r = j; r < n; ++r) {
+      const int64_t k = j * n + r;
+      float v = r == j ? 1.f : k % 7 == 0 ? 0.f : k % 101 == 0 ? NAN : k % 23 == 0 ? -2.f : 1e-3f * float(1 + k % 97);
+      cols.indices.push_back(int32_t(r));
+      cols.values.push_back(v);
+      if (r != j) {
+        nonzero += v != 0.f && v == v;
+        twos += v == -2.f;
+      }
+      if (r + 1 == n) cols.indptr.push_back(static_cast<int64_t>(cols.indices.size()));
+    }
+  const int64_t target = n + 300;
+  CHECK(twos > 2 * (target - n));
+  Csr one_pass;
+  int64_t counted = 0;
+  CHECK(sparsify_detail::sparsify_from_sample(sparsify_detail::CsrColumns{cols}, n, target, 2, &counted, one_pass));
+  CHECK(counted == nonzero);
+  Csr cut = cols;
+  sparsify_keep_diagonal(cut, target, 2);
+  CHECK(one_pass.indptr == cut.indptr && one_pass.indices == cut.indices && one_pass.values == cut.values);
+  CHECK(one_pass.nnz() == target);
+  for (int64_t j = 0; j + 1 < int64_t(one_pass.indptr.size()); ++j)
+    for (int64_t t = one_pass.indptr[j] + 1; t < one_pass.indptr[j + 1]; ++t) CHECK(one_pass.values[t] == -2.f);
+}
+
 TEST(global_sparsifier_matches_a_naive_global_cut_through_many_replacements) {
   const int64_t n = 60;
   uint64_t state = 12345;

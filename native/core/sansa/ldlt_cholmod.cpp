@@ -62,7 +62,7 @@ struct SupernodalColumns {
   int32_t row(int64_t j, int64_t t) const { return static_cast<int32_t>(rows[j][t]); }
   float value(int64_t j, int64_t t) const { return t == 0 ? 1.0f : static_cast<float>(double(vals[j][t]) / diag[j]); }
   // Entries compete by their size in the LLᵀ factor, as the reference ranks them (before LDLᵀ scaling).
-  float rank(int64_t j, int64_t t) const { return static_cast<float>(std::fabs(vals[j][t])); }
+  const T* ranked(int64_t j) const { return vals[j]; }
 };
 
 // LLᵀ -> LDLᵀ: D = diag(L)², columns divided by their diagonal; sparsified on the way out.

@@ -57,7 +57,7 @@ struct DenseColumns {
     return t == 0 ? 1.0f : static_cast<float>(double(g[j * n + j + t]) * inv_diag[j]);
   }
   // Entries compete by their size in the LLᵀ factor, as the reference ranks them (before LDLᵀ scaling).
-  float rank(int64_t j, int64_t t) const { return static_cast<float>(std::fabs(g[j * n + j + t])); }
+  const T* ranked(int64_t j) const { return g + j * n + j; }
 };
 
 // P(XᵀX + λI)Pᵀ's lower Cholesky factor in T, or an empty buffer when potrf finds it not positive

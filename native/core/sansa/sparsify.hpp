@@ -18,8 +18,9 @@ namespace cfkit {
 // fewer nonzeros than that.
 //
 // `src` gives column j as src.count(j) entries, src.row(j, t), src.value(j, t) (float, what is
-// stored) and src.rank(j, t) (float, what is compared: usually |value|), with the diagonal at t = 0
-// and the other rows in increasing order. Returns the kept entries by columns.
+// stored) and src.ranked(j), a pointer to count(j) floats or doubles whose magnitudes (as float) are
+// what is compared (usually the values themselves), with the diagonal at t = 0 and the other rows in
+// increasing order. Returns the kept entries by columns.
 // When `nonzeros` is given, it receives the source's count of nonzeros (diagonal included).
 template <class Source>
 Csr sparsify_columns(const Source& src, int64_t n, int64_t target_nnz, int threads, int64_t* nonzeros = nullptr);
@@ -29,6 +30,11 @@ void sparsify_keep_diagonal(Csr& cols, int64_t target_nnz, int threads = 1);
 
 namespace sparsify_detail {
 constexpr int64_t kBuckets = int64_t(1) << 16;
+// What an entry is ranked by: its magnitude in float.
+template <class T>
+float magnitude(T x) {
+  return static_cast<float>(std::fabs(x));
+}
 // A rank with NaN as 0, so that every pass agrees it is never kept.
 inline float clean(float rank) { return rank == rank ? rank : 0.f; }
 // Monotone in a non-negative float: its top 16 bits.
@@ -60,7 +66,7 @@ struct CsrColumns {
   int64_t count(int64_t j) const { return c.indptr[j + 1] - c.indptr[j]; }
   int32_t row(int64_t j, int64_t t) const { return c.indices[c.indptr[j] + t]; }
   float value(int64_t j, int64_t t) const { return c.values[c.indptr[j] + t]; }
-  float rank(int64_t j, int64_t t) const { return std::fabs(value(j, t)); }
+  const float* ranked(int64_t j) const { return c.values.data() + c.indptr[j]; }
 };
 
 // The value at rank `rank` (1-based, from the top) among `mags` (reordered).
@@ -96,7 +102,9 @@ inline bool kept(float rank, float threshold, int64_t& tie_room) {
 // included). At a larger share the exact passes are about as fast and need no extra memory.
 // - every 16th column's magnitude histogram, scaled up, gives the bucket `cut` at and above which a
 //   quarter more entries lie than are kept;
-// - one pass counts the nonzeros and collects every entry in or above `cut`;
+// - one pass counts the nonzeros and collects every entry in or above `cut`, testing chunks of
+//   kChunk entries branch-free first (Gowalla's sparsify stage: 0.43 -> 0.22 s, of which 0.09 s is
+//   unmapping the factor);
 // - when at least as many were collected as are kept, they hold every kept entry and every tie at the
 //   threshold, so the threshold and the ties are found among them alone, with the exact passes'
 //   result. Otherwise (the sample misjudged the distribution) this returns false, and so it does
@@ -113,7 +121,8 @@ bool sparsify_from_sample(const Source& src, int64_t n, int64_t target_nnz, int 
   parallel_chunks((n + kStride - 1) / kStride, 16, threads, [&](int64_t b, int64_t e, int tid) {
     int64_t* h = hist[tid].data();
     for (int64_t j = b * kStride; j < e * kStride && j < n; j += kStride) {
-      for (int64_t t = 1; t < src.count(j); ++t) ++h[bucket(clean(src.rank(j, t)))];
+      const auto* x = src.ranked(j);
+      for (int64_t t = 1; t < src.count(j); ++t) ++h[bucket(clean(magnitude(x[t])))];
       sampled_by[tid] += src.count(j) - 1;
     }
   });
@@ -125,6 +134,14 @@ bool sparsify_from_sample(const Source& src, int64_t n, int64_t target_nnz, int 
   while (cut > 1 && double(at_or_above) < need) at_or_above += sample[--cut];
   if (double(at_or_above) < need) return false;
 
+  // The smallest magnitude in bucket `cut` (buckets are the top bits of non-negative floats).
+  const float cut_value = [&] {
+    const uint32_t bits = static_cast<uint32_t>(cut) << 15;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+  }();
+  constexpr int64_t kChunk = 64;
   struct Found {
     float rank;
     int32_t t;
@@ -139,12 +156,25 @@ bool sparsify_from_sample(const Source& src, int64_t n, int64_t target_nnz, int 
     if (f.capacity() == 0) f.reserve(std::min(cap, size_t(2 * want / threads + 1024)));
     int64_t nz = 0;
     for (int64_t j = b; j < e && !overflow.load(std::memory_order_relaxed); ++j) {
+      const auto* x = src.ranked(j);
       owner[j] = tid;
       begin[j] = static_cast<int64_t>(f.size());
-      for (int64_t t = 1; t < src.count(j); ++t) {
-        const float m = clean(src.rank(j, t));
-        nz += m > 0.f;
-        if (m > 0.f && bucket(m) >= cut) f.push_back({m, static_cast<int32_t>(t)});
+      for (int64_t t0 = 1; t0 < src.count(j); t0 += kChunk) {
+        const int64_t t1 = std::min(src.count(j), t0 + kChunk);
+        // Branch-free with int counters, so that GCC vectorizes it (NaN fails both tests); only
+        // chunks holding an entry at or above the cut are walked again.
+        int chunk_nz = 0, hits = 0;
+        for (int64_t t = t0; t < t1; ++t) {
+          const float m = magnitude(x[t]);
+          chunk_nz += m > 0.f;
+          hits += m >= cut_value;
+        }
+        nz += chunk_nz;
+        if (hits == 0) continue;
+        for (int64_t t = t0; t < t1; ++t) {
+          const float m = magnitude(x[t]);
+          if (m >= cut_value) f.push_back({m, static_cast<int32_t>(t)});
+        }
       }
       count[j] = static_cast<int64_t>(f.size()) - begin[j];
       if (f.size() > cap) overflow = true;
@@ -206,6 +236,7 @@ Csr sparsify_columns(const Source& src, int64_t n, int64_t target_nnz, int threa
   using sparsify_detail::bucket;
   using sparsify_detail::kBuckets;
   using sparsify_detail::clean;
+  using sparsify_detail::magnitude;
   {
     Csr out;
     if (sparsify_detail::sparsify_from_sample(src, n, target_nnz, threads, nonzeros, out)) return out;
@@ -216,12 +247,14 @@ Csr sparsify_columns(const Source& src, int64_t n, int64_t target_nnz, int threa
   std::vector<std::vector<int64_t>> hist(threads, std::vector<int64_t>(kBuckets, 0));
   parallel_chunks(n, 256, threads, [&](int64_t b, int64_t e, int tid) {
     int64_t* h = hist[tid].data();
-    for (int64_t j = b; j < e; ++j)
+    for (int64_t j = b; j < e; ++j) {
+      const auto* x = src.ranked(j);
       for (int64_t t = 1; t < src.count(j); ++t) {
-        const float m = clean(src.rank(j, t));
+        const float m = clean(magnitude(x[t]));
         greater[j] += m > 0.f;
         ++h[bucket(m)];
       }
+    }
   });
   int64_t off = 0;
   for (int64_t c : greater) off += c;
@@ -242,9 +275,10 @@ Csr sparsify_columns(const Source& src, int64_t n, int64_t target_nnz, int threa
     std::vector<std::vector<std::pair<float, int32_t>>> in_cut(threads);
     parallel_chunks(n, 256, threads, [&](int64_t b, int64_t e, int tid) {
       for (int64_t j = b; j < e; ++j) {
+        const auto* x = src.ranked(j);
         greater[j] = 0;
         for (int64_t t = 1; t < src.count(j); ++t) {
-          const float m = clean(src.rank(j, t));
+          const float m = clean(magnitude(x[t]));
           const int64_t k = bucket(m);
           greater[j] += k > cut;
           if (k == cut) in_cut[tid].emplace_back(m, static_cast<int32_t>(j));
@@ -268,11 +302,12 @@ Csr sparsify_columns(const Source& src, int64_t n, int64_t target_nnz, int threa
   sparsify_detail::lay_out(out, n, greater, equal, ties);
   parallel_chunks(n, 256, threads, [&](int64_t b, int64_t e, int) {
     for (int64_t j = b; j < e; ++j) {
+      const auto* x = src.ranked(j);
       int64_t q = out.indptr[j], tie_room = equal[j];
       out.indices[q] = src.row(j, 0);
       out.values[q++] = src.value(j, 0);
       for (int64_t t = 1; t < src.count(j); ++t) {
-        const float m = clean(src.rank(j, t));
+        const float m = clean(magnitude(x[t]));
         if (!sparsify_detail::kept(m, threshold, tie_room)) continue;
         out.indices[q] = src.row(j, t);
         out.values[q++] = src.value(j, t);
