@@ -6,13 +6,18 @@
 //
 //   node bench/sansa.js [--datasets ml-1m,gowalla,lastfm] [--densities 5e-4,1e-3,...]
 //                       [--factorizers cholmod,icf|none] [--max-seconds 300] [--gowalla-ease]
-//                       [--reference PYTHON] [--merge [--reuse-reference]] | --recompute-ratios
+//                       [--reference PYTHON] [--merge [--reuse-reference]] [--repeat N]
+//                       | --recompute-ratios
 //
 // Every configuration runs in its own child process (peak RSS is its own). Once a factorizer
 // exceeds --max-seconds (or fails) on a dataset, its larger densities are recorded as skipped.
 // With --reference, each configuration is also fitted by the reference implementation (the
 // `sansa` package, glami/sansa, importable by PYTHON) on the same training matrix, through
 // bench/reference/sansa_reference.py, and the run records both side by side.
+// With --repeat N, each configuration is fitted N times by each side, in interleaved pairs (cfkit,
+// reference, cfkit, ...): each side records its median run, with every run's fit time in
+// fitSecondsRuns, and vsReference gives the ratio of medians and every pair's ratio. On this
+// 2-core VM both sides' fit times move by a few percent from run to run.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -146,6 +151,16 @@ async function child(cfg) {
   process.stdout.write(JSON.stringify(out));
 }
 
+// The run whose fit time is the median (the lower one of an even count), with every run's fit time
+// when there were several; an error, if any run failed.
+function medianRun(runs) {
+  const failed = runs.find((r) => r.error);
+  if (failed) return failed;
+  const sorted = [...runs].sort((a, b) => a.fitSeconds - b.fitSeconds);
+  const mid = sorted[(sorted.length - 1) >> 1];
+  return runs.length > 1 ? { ...mid, fitSecondsRuns: runs.map((r) => r.fitSeconds) } : mid;
+}
+
 // Puts the reference's figures on cfkit's run, with the ratios the issue's targets are stated in:
 // reference time / cfkit time, cfkit peak RSS / reference peak RSS, cfkit − reference headline.
 // fitRssRatio compares what each fit added above its process's RSS once the data was loaded: on
@@ -159,6 +174,8 @@ function attachReference(r, ref, headline) {
     fitRssRatio: (r.peakRssMiB - r.dataRssMiB) / Math.max(1, ref.peakRssMiB - ref.dataRssMiB),
     [`${headline}Delta`]: r.accuracy[headline] - ref.accuracy[headline],
   };
+  const pairs = r.fitSecondsRuns && ref.fitSecondsRuns && !ref.reusedFrom ? Math.min(r.fitSecondsRuns.length, ref.fitSecondsRuns.length) : 0;
+  if (pairs > 1) r.vsReference.speedupPerPair = r.fitSecondsRuns.slice(0, pairs).map((t, k) => ref.fitSecondsRuns[k] / t);
 }
 
 // Re-derives vsReference for every run in bench/results/sansa.json from its recorded figures.
@@ -188,6 +205,8 @@ async function main() {
   const factorizers = opt('--factorizers', 'cholmod,icf').split(',').filter((f) => f !== 'none');
   for (const f of factorizers) if (f !== 'cholmod' && f !== 'icf') throw new Error(`unknown factorizer '${f}' (cholmod, icf or none)`);
   const maxSeconds = Number(opt('--max-seconds', '300'));
+  const repeat = Number(opt('--repeat', '1'));
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, not '${opt('--repeat')}'`);
   const referencePython = opt('--reference');
   const out = path.join(__dirname, 'results', 'sansa.json');
   const results = fs.existsSync(out) && args.includes('--merge') ? JSON.parse(fs.readFileSync(out, 'utf8')) : { runs: [] };
@@ -235,10 +254,16 @@ async function main() {
           results.runs.push({ dataset: name, model, density, skipped: stop });
           continue;
         }
-        const r = run({ dataset: name, model, density, folder: splitFolder }, maxSeconds);
         const reused = earlier.get(`${name}/${model}/${density}`);
+        const fits = [], references = [];
+        for (let k = 0; k < repeat; ++k) {
+          fits.push(run({ dataset: name, model, density, folder: splitFolder }, maxSeconds));
+          if (fits[k].error) break;
+          if (referencePython && !reused) references.push(runReference(referencePython, splitFolder, name, model, density, maxSeconds));
+        }
+        const r = medianRun(fits);
         if (reused && !r.error) attachReference(r, reused, DATASETS[name].headline);
-        else if (referencePython && !r.error) attachReference(r, runReference(referencePython, splitFolder, name, model, density, maxSeconds), DATASETS[name].headline);
+        else if (references.length && !r.error) attachReference(r, medianRun(references), DATASETS[name].headline);
         results.runs.push(r);
         if (r.error) stop = `a smaller density failed: ${r.error.slice(0, 200)}`;
         else if (r.fitSeconds > maxSeconds) stop = `density ${density} took ${r.fitSeconds.toFixed(0)} s (> ${maxSeconds} s budget)`;
