@@ -97,6 +97,37 @@ std::vector<std::pair<int32_t, int32_t>> kept(const Columns& m) {
     for (size_t t = 1; t < m.rows[j].size(); ++t) keep.push_back({int32_t(j), m.rows[j][t]});
   return keep;
 }
+// The off-diagonal entries a global cut to `target` entries keeps, as sorted (column, row) pairs,
+// found naively with sparsify's tie rule: every entry of positive magnitude (zeros and NaN never
+// count) sorted by (|v| descending, column, row), the first target − n kept.
+std::vector<std::pair<int32_t, int32_t>> naive_global_cut(const Csr& cols, int64_t target) {
+  struct E {
+    float mag;
+    int32_t col, row;
+  };
+  std::vector<E> all;
+  for (int64_t j = 0; j < cols.rows; ++j)
+    for (int64_t p = cols.indptr[j] + 1; p < cols.indptr[j + 1]; ++p)
+      if (std::fabs(cols.values[p]) > 0.f) all.push_back({std::fabs(cols.values[p]), int32_t(j), cols.indices[p]});
+  std::sort(all.begin(), all.end(), [](const E& a, const E& b) {
+    return a.mag != b.mag ? a.mag > b.mag : a.col != b.col ? a.col < b.col : a.row < b.row;
+  });
+  std::vector<std::pair<int32_t, int32_t>> want;
+  for (int64_t t = 0; t < std::min<int64_t>(target - cols.rows, int64_t(all.size())); ++t) want.push_back({all[t].col, all[t].row});
+  std::sort(want.begin(), want.end());
+  return want;
+}
+
+// A sparsified matrix's off-diagonal entries as sorted (column, row) pairs; each column's diagonal
+// must come first.
+std::vector<std::pair<int32_t, int32_t>> kept_pairs(const Csr& cut) {
+  std::vector<std::pair<int32_t, int32_t>> got;
+  for (int64_t j = 0; j + 1 < int64_t(cut.indptr.size()); ++j) {
+    CHECK(cut.indices[cut.indptr[j]] == j);
+    for (int64_t t = cut.indptr[j] + 1; t < cut.indptr[j + 1]; ++t) got.push_back({int32_t(j), cut.indices[t]});
+  }
+  return got;
+}
 }  // namespace
 
 // The one-pass way (a sampled cut, then the entries above it) and the exact passes both give the
@@ -110,10 +141,6 @@ TEST(sparsify_from_a_sample_matches_a_naive_global_cut) {
   };
   const int64_t n = 400;
   for (int layout = 0; layout < 3; ++layout) {
-    struct {
-      std::vector<std::vector<int32_t>> rows;
-      std::vector<std::vector<float>> vals;
-    } m;
     Csr cols;
     cols.rows = cols.cols = n;
     cols.indptr.assign(1, 0);
@@ -125,16 +152,11 @@ TEST(sparsify_from_a_sample_matches_a_naive_global_cut) {
       // (every 16th); 2: large ones on them only.
       const bool sampled = j % 16 == 0;
       const float scale = layout == 0 ? 1.f : (layout == 1) != sampled ? 100.f : 1.f;
-      std::vector<float> vals;
-      for (size_t t = 0; t < rows.size(); ++t)
-        vals.push_back((next() % 2 ? 1.f : -1.f) * scale * (layout == 0 ? float(1 + next() % 50) : float(1 + next() % 100000) * 1e-5f));
-      for (size_t t = 0; t < rows.size(); ++t) {
-        cols.indices.push_back(rows[t]);
-        cols.values.push_back(vals[t]);
+      for (const int32_t r : rows) {
+        cols.indices.push_back(r);
+        cols.values.push_back((next() % 2 ? 1.f : -1.f) * scale * (layout == 0 ? float(1 + next() % 50) : float(1 + next() % 100000) * 1e-5f));
       }
       cols.indptr.push_back(static_cast<int64_t>(cols.indices.size()));
-      m.rows.push_back(rows);
-      m.vals.push_back(vals);
     }
     const int64_t target = n + 350;  // under 1 % of the about 40,000 entries
     Csr one_pass;
@@ -144,27 +166,7 @@ TEST(sparsify_from_a_sample_matches_a_naive_global_cut) {
     sparsify_keep_diagonal(cut, target, 2);
     CHECK(cut.nnz() == target);
     if (took) CHECK(one_pass.indptr == cut.indptr && one_pass.indices == cut.indices && one_pass.values == cut.values);
-    std::vector<std::pair<int32_t, int32_t>> got;
-    for (int64_t j = 0; j < n; ++j) {
-      CHECK(cut.indices[cut.indptr[j]] == j);
-      for (int64_t t = cut.indptr[j] + 1; t < cut.indptr[j + 1]; ++t) got.push_back({int32_t(j), cut.indices[t]});
-    }
-    // The naive cut with sparsify's tie rule: every entry sorted by (|v| descending, column, row),
-    // the first target − n kept.
-    struct E {
-      float mag;
-      int32_t col, row;
-    };
-    std::vector<E> all;
-    for (int64_t j = 0; j < n; ++j)
-      for (size_t t = 1; t < m.rows[j].size(); ++t) all.push_back({std::fabs(m.vals[j][t]), int32_t(j), m.rows[j][t]});
-    std::sort(all.begin(), all.end(), [](const E& a, const E& b) {
-      return a.mag != b.mag ? a.mag > b.mag : a.col != b.col ? a.col < b.col : a.row < b.row;
-    });
-    std::vector<std::pair<int32_t, int32_t>> want;
-    for (int64_t t = 0; t < target - n; ++t) want.push_back({all[t].col, all[t].row});
-    std::sort(want.begin(), want.end());
-    CHECK(got == want);
+    CHECK(kept_pairs(cut) == naive_global_cut(cols, target));
   }
 }
 
@@ -199,6 +201,7 @@ TEST(sparsify_from_a_sample_counts_and_collects_at_the_cut_exactly) {
   sparsify_keep_diagonal(cut, target, 2);
   CHECK(one_pass.indptr == cut.indptr && one_pass.indices == cut.indices && one_pass.values == cut.values);
   CHECK(one_pass.nnz() == target);
+  CHECK(kept_pairs(one_pass) == naive_global_cut(cols, target));
   for (int64_t j = 0; j + 1 < int64_t(one_pass.indptr.size()); ++j)
     for (int64_t t = one_pass.indptr[j] + 1; t < one_pass.indptr[j + 1]; ++t) CHECK(one_pass.values[t] == -2.f);
 }

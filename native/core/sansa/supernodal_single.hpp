@@ -25,9 +25,9 @@ using SingleFactor = ZeroedArray<float>;
 // and the returned array holds its xsize values, supernode s at px[s], column-major with
 // pi[s+1] − pi[s] rows. Gram entries are summed in double from X and rounded once. Returns null
 // when float32 rounding leaves a pivot that is not positive (the caller then factors in double).
-// Memory: xsize floats, X once more, an update buffer of 512 columns of the tallest supernode and
-// a panel of `batch_columns` of its columns in which narrow descendants' columns are gathered
-// (tests make it small to cut batches). The factor is taken from `span` where it fits there, with
+// Memory: xsize floats, X once more, an update buffer of 2,048 columns of the tallest supernode
+// (touched only as far as used) and a panel of `batch_columns` of its columns in which narrow
+// descendants' columns are gathered (tests make it small to cut batches). The factor is taken from `span` where it fits there, with
 // its last supernode at the split (see common/prefaulted_span.hpp); otherwise it gets its own
 // mapping.
 SingleFactor supernodal_factor_single(const cholmod_factor& symbolic, const Csr& x, double l2, TrainContext& ctx,
