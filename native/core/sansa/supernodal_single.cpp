@@ -6,6 +6,7 @@
 #include "common/error.hpp"
 #include "common/parallel.hpp"
 #include "dense/lapack.hpp"
+#include "dense/trapezoid_cholesky.hpp"
 #include "sansa/permuted_gram.hpp"
 
 namespace cfkit {
@@ -18,8 +19,6 @@ using Idx = SuiteSparse_long;
 // panels pack less: with 2,048 rather than 512, Gowalla's fit was 0.6-2.1 s faster in 3 of 3
 // interleaved pairs, for 120-160 MiB more peak RSS; 4,096 was no faster and took 140 MiB more.
 constexpr Idx kPanel = 2048;
-// Columns per step of a supernode's own factorization.
-constexpr int64_t kTile = 512;
 // Multiply-adds below which a product is computed here rather than by the BLAS.
 constexpr Idx kBlasWork = 32768;
 
@@ -206,39 +205,6 @@ void apply_updates(const SupernodeRows& sn, const std::vector<int32_t>& super_of
   for (const Idx d : ds) w.batch[d] = -1;
 }
 
-// Cholesky of a supernode's nsrow x nscol trapezoid in place: right-looking by kTile columns, each
-// diagonal tile factored by the BLAS on one thread. OpenBLAS's threaded potrf blocks differently for
-// different thread counts, so the bits would depend on them; its trmm, syrk and gemm split only
-// the output, and are used threaded. The rows below a tile are solved by multiplying with the
-// tile's inverse (`inverse`, kTile² floats of scratch) rather than by trsm: OpenBLAS's strmm runs
-// at ~195 GFLOP/s here against ~150 for strsm (20,000 x 512), and Gowalla's last supernode spent
-// 1.1 s in trsm. The tile is the Cholesky factor of an SPD block of a matrix whose condition the
-// float32 path already bounds, so its inverse is accurate to a few float32 ulps times its
-// condition, which is the square root of the block's. Returns false at a non-positive pivot.
-// `step(k)` runs after the first k columns are done (Gowalla's last supernode is about 28 s of
-// work: progress and abort).
-template <class Step>
-bool factor_supernode(float* block, int64_t nscol, int64_t nsrow, float* inverse, Step&& step) {
-  for (int64_t k0 = 0; k0 < nscol; k0 += kTile) {
-    const int64_t kb = std::min(kTile, nscol - k0), below = nsrow - k0 - kb, rest = nscol - k0 - kb;
-    float* diag = block + k0 * nsrow + k0;
-    {
-      lapack::BlasThreadsScope serial(1);
-      if (lapack::potrf_lower(kb, diag, nsrow) != 0) return false;
-      if (below > 0) {
-        for (int64_t j = 0; j < kb; ++j) std::copy(diag + j * nsrow + j, diag + j * nsrow + kb, inverse + j * kb + j);
-        if (lapack::trtri_lower(kb, inverse, kb) != 0) return false;
-      }
-    }
-    lapack::trmm_right_lower_trans(below, kb, inverse, kb, diag + kb, nsrow);
-    float* trailing = diag + kb * nsrow + kb;
-    lapack::syrk_lower(rest, kb, -1.f, diag + kb, nsrow, 1.f, trailing, nsrow);
-    lapack::gemm_nt(below - rest, rest, kb, -1.f, diag + kb + rest, nsrow, diag + kb, nsrow, 1.f, trailing + rest, nsrow);
-    step(k0 + kb);
-  }
-  return true;
-}
-
 // Supernodes at least this wide assemble their columns of A on all threads.
 constexpr Idx kParallelAssembly = 256;
 
@@ -334,7 +300,7 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
   ZeroedArray<float> c = map_zeroed<float>(size_t(max_rows) * kPanel);
   UpdateScratch scratch(nsuper, max_rows, max_rows * std::max<int64_t>(batch_columns, 1));
   std::vector<Idx> pending;
-  std::vector<float> tile_inverse(size_t(kTile) * kTile);
+  TrapezoidCholesky cholesky(ctx.threads());
   // Supernode d, whose rows before pos[d] are done, waits for the owner of its next row, if any.
   auto wait_for_next_row = [&](Idx d) {
     if (pos[d] == pi[d + 1] - pi[d]) return;
@@ -385,11 +351,15 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
       wait_for_next_row(d);
     }
 
-    // The supernode's own work is about nscol·nsrow², a falling share of it per column.
+    if (s == last) {  // nothing is updated after the last supernode's updates: their buffers go
+      c.reset();
+      scratch.panel.reset();
+    }
+
+    // The supernode's own work is about nscol·nsrow².
     const double work = double(nscol) * double(nsrow) * double(nsrow);
-    const bool ok = factor_supernode(block, nscol, nsrow, tile_inverse.data(), [&](int64_t k) {
-      const double left = 1.0 - double(k) / double(nscol);
-      ctx.report("factorize", (done + work * (1.0 - left * left * left)) / total);
+    const bool ok = cholesky.factor(block, nscol, nsrow, nsrow, [&](double fraction) {
+      ctx.report("factorize", (done + work * fraction) / total);
       ctx.check_abort();
     });
     if (!ok) return nullptr;

@@ -1,0 +1,138 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "dense/lapack.hpp"
+#include "dense/strassen.hpp"
+#include "dense/trapezoid_cholesky.hpp"
+#include "harness.hpp"
+
+using namespace cfkit;
+
+namespace {
+
+std::vector<float> uniform(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+// G·Gᵀ + n·I for an n x n uniform G: symmetric positive definite, both triangles stored.
+std::vector<double> spd(int64_t n, unsigned seed) {
+  const std::vector<float> g = uniform(size_t(n * n), seed);
+  std::vector<double> a(size_t(n * n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double s = i == j ? double(n) : 0.0;
+      for (int64_t k = 0; k < n; ++k) s += double(g[i + k * n]) * g[j + k * n];
+      a[i + j * n] = a[j + i * n] = s;
+    }
+  return a;
+}
+
+// Cholesky in double, column by column (the reference the float32 factors are held to).
+std::vector<double> cholesky_double(std::vector<double> a, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t k = 0; k < j; ++k)
+      for (int64_t i = j; i < n; ++i) a[i + j * n] -= a[i + k * n] * a[j + k * n];
+    const double d = std::sqrt(a[j + j * n]);
+    for (int64_t i = j; i < n; ++i) a[i + j * n] /= d;
+  }
+  return a;
+}
+
+}  // namespace
+
+TEST(strassen_product_matches_the_classical_product_and_leaves_its_workspace_zero) {
+  // Even and odd dimensions (the remainders peeled off to the BLAS), with Strassen on at 16 and off
+  // where any dimension is below it; operands inside larger arrays (leading dimensions > rows).
+  struct Shape {
+    int64_t m, n, k;
+  };
+  for (const Shape sh : {Shape{64, 64, 64}, Shape{77, 53, 91}, Shape{40, 100, 33}, Shape{90, 20, 70}}) {
+    const int64_t lda = sh.m + 3, ldb = sh.n + 5, ldc = sh.m + 7;
+    const std::vector<float> a = uniform(size_t(lda * sh.k), 1), b = uniform(size_t(ldb * sh.k), 2), c0 = uniform(size_t(ldc * sh.n), 3);
+    std::vector<double> want(c0.begin(), c0.end());
+    for (int64_t j = 0; j < sh.n; ++j)
+      for (int64_t i = 0; i < sh.m; ++i) {
+        double s = 0;
+        for (int64_t t = 0; t < sh.k; ++t) s += double(a[i + t * lda]) * b[j + t * ldb];
+        want[i + j * ldc] -= s;
+      }
+    ProductPlan plan;
+    plan.strassen_min = 16;
+    StrassenWorkspace work;
+    std::vector<std::vector<float>> got;
+    for (int threads : {1, 3, 3}) {  // the second 3-thread call reuses the workspace
+      std::vector<float> c = c0;
+      int parts = 0;
+      subtract_product(sh.m, sh.n, sh.k, a.data(), lda, b.data(), ldb, c.data(), ldc, plan, work, threads, [&] { ++parts; });
+      CHECK(parts == (std::min({sh.m, sh.n, sh.k}) >= 16 ? 7 : 1));
+      got.push_back(c);
+    }
+    double worst = 0;
+    for (int64_t j = 0; j < ldc * sh.n; ++j) worst = std::max(worst, std::fabs(got[0][j] - want[j]));
+    CHECK(worst < 1e-4);
+    CHECK(got[0] == got[1]);  // independent of the thread count
+    CHECK(got[1] == got[2]);  // and of the workspace's history
+  }
+}
+
+TEST(trapezoid_cholesky_matches_double_and_reports_progress) {
+  // A 300-row trapezoid of 200 columns is the first 200 columns of the 300 x 300 factor. Leaves of
+  // 16 columns, syrk leaves of 40 and Strassen from 24 put every path of the recursion in play.
+  const int64_t n = 300, ncol = 200;
+  const std::vector<double> a = spd(n, 11);
+  const std::vector<double> l = cholesky_double(a, n);
+  TrapezoidPlan plan;
+  plan.tile = 16;
+  plan.syrk_leaf = 40;
+  plan.product.strassen_min = 24;
+  std::vector<std::vector<float>> got;
+  for (int threads : {1, 3}) {
+    const int64_t ld = n + 4;
+    std::vector<float> block(size_t(ld * ncol), 0.f);
+    for (int64_t j = 0; j < ncol; ++j)
+      for (int64_t i = j; i < n; ++i) block[i + j * ld] = float(a[i + j * n]);
+    std::vector<double> fractions;
+    TrapezoidCholesky chol(threads, plan);
+    CHECK(chol.factor(block.data(), ncol, n, ld, [&](double f) { fractions.push_back(f); }));
+    double worst = 0;
+    for (int64_t j = 0; j < ncol; ++j)
+      for (int64_t i = j; i < n; ++i) worst = std::max(worst, std::fabs(block[i + j * ld] - l[i + j * n]) / l[j + j * n]);
+    CHECK(worst < 2e-5);
+    for (int64_t j = 0; j < ncol; ++j)
+      for (int64_t i = 0; i < j; ++i) CHECK(block[i + j * ld] == 0.f);  // the upper triangle is never written
+    CHECK(fractions.size() > 20);
+    CHECK(std::is_sorted(fractions.begin(), fractions.end()));
+    CHECK(std::fabs(fractions.back() - 1.0) < 1e-12);
+    got.push_back(block);
+  }
+  CHECK(got[0] == got[1]);
+
+  // A non-positive pivot inside the second leaf returns false; a throwing progress aborts.
+  std::vector<float> bad(size_t(n * n), 0.f);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = j; i < n; ++i) bad[i + j * n] = float(a[i + j * n]);
+  bad[20 + 20 * n] = -1.f;
+  TrapezoidCholesky chol(2, plan);
+  CHECK(!chol.factor(bad.data(), n, n, n, nullptr));
+  bool aborted = false;
+  try {
+    std::vector<float> fine(size_t(n * n), 0.f);
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = j; i < n; ++i) fine[i + j * n] = float(a[i + j * n]);
+    chol.factor(fine.data(), n, n, n, [](double f) {
+      if (f > 0.5) fail(ErrorCode::Aborted, "stop");
+    });
+  } catch (const Error& e) {
+    aborted = e.code() == ErrorCode::Aborted;
+  }
+  CHECK(aborted);
+}
