@@ -13,8 +13,6 @@ void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t);
 void spotri_(const char* uplo, const int* n, float* a, const int* lda, int* info, size_t);
 void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t);
-void strsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m, const int* n,
-            const float* alpha, const float* a, const int* lda, float* b, const int* ldb, size_t, size_t, size_t, size_t);
 void strtri_(const char* uplo, const char* diag, const int* n, float* a, const int* lda, int* info, size_t, size_t);
 void strmm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m, const int* n,
             const float* alpha, const float* a, const int* lda, float* b, const int* ldb, size_t, size_t, size_t, size_t);
@@ -80,11 +78,6 @@ int potrf_lower(int64_t n, float* a, int64_t lda) {
   int nn = as_int(n), ld = as_int(lda), info = 0;
   spotrf_("L", &nn, a, &ld, &info, 1);
   return info;
-}
-void trsm_right_lower_trans(int64_t m, int64_t n, const float* l, int64_t ldl, float* b, int64_t ldb) {
-  const int mm = as_int(m), nn = as_int(n), la = as_int(ldl), lb = as_int(ldb);
-  const float one = 1.f;
-  if (mm > 0 && nn > 0) strsm_("R", "L", "T", "N", &mm, &nn, &one, l, &la, b, &lb, 1, 1, 1, 1);
 }
 int trtri_lower(int64_t n, float* a, int64_t lda) {
   int nn = as_int(n), ld = as_int(lda), info = 0;

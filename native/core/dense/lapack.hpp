@@ -20,8 +20,6 @@ int potrs_lower(int64_t n, int64_t nrhs, const double* a, double* b);
 // Single-precision kernels on column-major blocks with explicit leading dimensions, for the
 // supernodal factorization (sansa/supernodal_single.cpp).
 int potrf_lower(int64_t n, float* a, int64_t lda);
-// B := B·L⁻ᵀ for m x n B and lower n x n L.
-void trsm_right_lower_trans(int64_t m, int64_t n, const float* l, int64_t ldl, float* b, int64_t ldb);
 // Inverse of a lower triangular n x n matrix in place; returns LAPACK's info (>0: a zero diagonal).
 int trtri_lower(int64_t n, float* a, int64_t lda);
 // B := B·Lᵀ for m x n B and lower n x n L.
