@@ -3,8 +3,8 @@
 // so 1/8 of the multiply-adds go, in exchange for 18 additions of half-size blocks (memory-bound),
 // and a normwise error bound a small constant factor above the classical one. On this 2-core VM
 // (OpenBLAS sgemm at ~215 GFLOP/s) a 26,145-column Cholesky whose largest updates go through it
-// took 28.2-28.6 s against 28.9-29.0 s, with entries within 6e-5 of the classical result (largest
-// 89). Used only by the float32 supernodal factorization, which sparsification then mostly drops.
+// took 28.2-28.6 s against 28.9-29.0 s for 512-column tiles (once its workspace was resident), with
+// entries within 6e-5 of the classical result (largest 89). Used only by the float32 supernodal factorization, which sparsification then mostly drops.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -65,7 +65,6 @@ void TrapezoidCholesky::update_lower(int64_t n, int64_t k, const float* l, int64
 
 // c (m x n) −= x·yᵀ, all with leading dimension ld.
 void TrapezoidCholesky::subtract(int64_t m, int64_t n, int64_t k, const float* x, const float* y, int64_t ld, float* c) {
-  if (m <= 0 || n <= 0) return;
   subtract_product(m, n, k, x, ld, y, ld, c, ld, plan_.product, strassen_, threads_, [&] { account(0); });
   account(double(m) * n * k);
 }

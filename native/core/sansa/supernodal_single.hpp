@@ -27,9 +27,11 @@ using SingleFactor = ZeroedArray<float>;
 // when float32 rounding leaves a pivot that is not positive (the caller then factors in double).
 // Memory: xsize floats, X once more, an update buffer of 2,048 columns of the tallest supernode
 // (touched only as far as used) and a panel of `batch_columns` of its columns in which narrow
-// descendants' columns are gathered (tests make it small to cut batches). The factor is taken from `span` where it fits there, with
-// its last supernode at the split (see common/prefaulted_span.hpp); otherwise it gets its own
-// mapping.
+// descendants' columns are gathered (tests make it small to cut batches). Both are freed before the
+// last supernode's own factorization, whose Strassen workspace (dense/strassen.hpp; about n²/13
+// floats for an n-column square that qualifies: 215 MB on Gowalla) takes their place. The factor
+// is taken from `span` where it fits there, with its last supernode at the split (see
+// common/prefaulted_span.hpp); otherwise it gets its own mapping.
 SingleFactor supernodal_factor_single(const cholmod_factor& symbolic, const Csr& x, double l2, TrainContext& ctx,
                                       PrefaultedSpan* span = nullptr, int64_t batch_columns = 512);
 
