@@ -211,10 +211,14 @@ async function main() {
   const out = path.join(__dirname, 'results', 'sansa.json');
   const results = fs.existsSync(out) && args.includes('--merge') ? JSON.parse(fs.readFileSync(out, 'utf8')) : { runs: [] };
   const previousDate = results.date;
+  // Each run names the machine it was measured on: a merge keeps runs from earlier invocations,
+  // which may have run elsewhere (files written before this field carried one machine for all).
+  for (const r of results.runs) r.machine ??= results.machine;
+  delete results.machine;
+  const here = machine();
   Object.assign(results, {
     benchmark: 'sansa',
     date: new Date().toISOString(),
-    machine: machine(),
     threads,
     umr: Object.fromEntries(Object.entries(DATASETS).map(([k, v]) => [k, v.umr])),
     rss: 'peakRssMiB: maxRSS when the fit returns, before scoring (as the reference script measures); dataRssMiB: maxRSS once the split is loaded. Both sides read the same binary CSR split.',
@@ -228,11 +232,12 @@ async function main() {
   const keep = (r) => !(datasets.includes(r.dataset) && remeasured(r));
   // --reuse-reference: the reference's figures already in the file for the same configuration are
   // kept (tagged with when they were measured) instead of fitting the slow reference again; so is a
-  // reference run that timed out.
+  // reference run that timed out. Only figures from the same kind of machine are reused: a ratio
+  // across machines means nothing.
   const earlier = new Map();
   if (args.includes('--reuse-reference'))
     for (const r of results.runs)
-      if (r.reference) earlier.set(`${r.dataset}/${r.model}/${r.density}`, { ...r.reference, reusedFrom: r.reference.reusedFrom ?? previousDate });
+      if (r.reference && r.machine?.model === here.model) earlier.set(`${r.dataset}/${r.model}/${r.density}`, { ...r.reference, reusedFrom: r.reference.reusedFrom ?? previousDate });
   results.runs = results.runs.filter(keep);
   for (const name of datasets) {
     if (!fs.existsSync(path.join(dataDir, DATASETS[name].file))) {
@@ -243,7 +248,7 @@ async function main() {
     const d = run({ dump: name, folder: splitFolder }, maxSeconds);
     if (d && d.error) throw new Error(`writing the ${name} split failed: ${d.error}`);
     if (runsEase(name)) {
-      const r = run({ dataset: name, model: 'ease', folder: splitFolder }, maxSeconds * 4);
+      const r = { ...run({ dataset: name, model: 'ease', folder: splitFolder }, maxSeconds * 4), machine: here };
       results.runs.push(r);
       console.error(`${name} EASE: ${r.error ?? `${r.fitSeconds.toFixed(2)} s, ${r.peakRssMiB.toFixed(0)} MiB, ${JSON.stringify(r.accuracy)}`}`);
     }
@@ -261,7 +266,7 @@ async function main() {
           if (fits[k].error) break;
           if (referencePython && !reused) references.push(runReference(referencePython, splitFolder, name, model, density, maxSeconds));
         }
-        const r = medianRun(fits);
+        const r = { ...medianRun(fits), machine: here };
         if (reused && !r.error) attachReference(r, reused, DATASETS[name].headline);
         else if (references.length && !r.error) attachReference(r, medianRun(references), DATASETS[name].headline);
         results.runs.push(r);
