@@ -1,10 +1,11 @@
 // C −= A·Bᵀ in float32 with one level of Strassen's algorithm when the product is large enough to
 // repay its matrix additions, else by the BLAS. Strassen forms 7 half-size products instead of 8,
 // so 1/8 of the multiply-adds go, in exchange for 18 additions of half-size blocks (memory-bound),
-// and a normwise error bound a small constant factor above the classical one. On this 2-core VM
-// (OpenBLAS sgemm at ~215 GFLOP/s) a 26,145-column Cholesky whose largest updates go through it
+// and a normwise error bound a small constant factor above the classical one. On a 2-core AMD EPYC
+// VM (OpenBLAS sgemm at ~215 GFLOP/s) a 26,145-column Cholesky whose largest updates go through it
 // took 28.2-28.6 s against 28.9-29.0 s for 512-column tiles (once its workspace was resident), with
-// entries within 6e-5 of the classical result (largest 89). Used only by the float32 supernodal factorization, which sparsification then mostly drops.
+// entries within 6e-5 of the classical result (largest 89). Used only by the float32 supernodal
+// factorization, whose factor sparsification then mostly drops.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +31,7 @@ class StrassenWorkspace {
 struct ProductPlan {
   // All three dimensions at least this for Strassen: the additions cost memory traffic in
   // proportion to the blocks, the saving grows with the product. On a synthetic 26,145-column
-  // Cholesky, 3,072 was no better than 4,096 within this machine's run-to-run noise.
+  // Cholesky on the AMD EPYC VM, 3,072 was no better than 4,096 within its run-to-run noise.
   int64_t strassen_min = 4096;
 };
 

@@ -13,14 +13,14 @@ namespace cfkit {
 
 struct TrapezoidPlan {
   // Columns factored by LAPACK at the leaves. The rows below a leaf are solved by multiplying with
-  // the leaf's inverse (strtri + strmm) rather than by strsm: strmm runs at ~195 GFLOP/s here
-  // against ~150 (20,000 x 512). The leaf is the Cholesky factor of an SPD block of a matrix whose
-  // condition the float32 path already bounds, so the inverse is accurate to a few float32 ulps
-  // times its condition, the square root of the block's.
+  // the leaf's inverse (strtri + strmm) rather than by strsm: strmm ran at ~195 GFLOP/s against
+  // ~150 on a 2-core AMD EPYC VM (20,000 x 512). The leaf is the Cholesky factor of an SPD block
+  // of a matrix whose condition the float32 path already bounds, so the inverse is accurate to a
+  // few float32 ulps times its condition, the square root of the block's.
   int64_t tile = 512;
   // Diagonal blocks at most this wide are updated by one syrk; wider ones are split, which bounds
   // the time between progress reports (a 4,096-wide syrk of rank 13,000 is 0.2 TFLOP, about a
-  // second at this machine's BLAS rate).
+  // second at the AMD EPYC VM's BLAS rate).
   int64_t syrk_leaf = 4096;
   ProductPlan product;
 };
