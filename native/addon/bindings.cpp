@@ -12,8 +12,8 @@
 #include "bindings.hpp"
 #include "common/error.hpp"
 #include "convert.hpp"
-#include "cuda_backend.hpp"
-#include "device_models.hpp"
+#include "device/cuda_backend.hpp"
+#include "device/device_models.hpp"
 #include "ease/ease.hpp"
 #include "eval/metrics.hpp"
 #include "guard.hpp"
@@ -181,7 +181,7 @@ Napi::Value infae_fit(const Napi::CallbackInfo& info) {
     cfkit::InfAeFitOptions opts;
     opts.lambdas = vector_from_typed<double>(o.Get("lambdas"), "lambdas");
     opts.float64 = bool_field(o, "float64", false);
-    if (bool_field(o, "cuda", false)) opts.device_solve = infae_device_solve();
+    if (bool_field(o, "cuda", false)) opts.device_solve = cfkit::device::infae_device_solve();
     std::shared_ptr<cfkit::Csr> vin, vtg;
     if (o.Get("validation").IsObject()) {
       Napi::Object v = o.Get("validation").As<Napi::Object>();
@@ -195,7 +195,7 @@ Napi::Value infae_fit(const Napi::CallbackInfo& info) {
         env, "cfkit.infaeFit", job_options(info[2]),
         [xs, opts, vin, vtg, res](cfkit::TrainContext& ctx) {
           *res = cfkit::fit_infae(*xs, opts, vin.get(), vtg.get(), ctx);
-          if (opts.device_solve) res->model->set_device_score(infae_device_score(*res->model));
+          if (opts.device_solve) res->model->set_device_score(cfkit::device::infae_device_score(*res->model));
         },
         [res](Napi::Env e) -> Napi::Value {
           Napi::Object r = Napi::Object::New(e);
@@ -252,7 +252,7 @@ Napi::Value distill(const Napi::CallbackInfo& info) {
     d.seed = static_cast<uint64_t>(number_field(o, "seed", 42));
     d.eval_every = static_cast<int>(number_field(o, "evalEvery", d.eval_every));
     if (o.Get("lambdas").IsTypedArray()) d.lambdas = vector_from_typed<double>(o.Get("lambdas"), "lambdas");
-    if (bool_field(o, "cuda", false)) d.device = distill_device();
+    if (bool_field(o, "cuda", false)) d.device = cfkit::device::distill_device();
     std::shared_ptr<cfkit::Csr> vin, vtg;
     if (info[2].IsObject()) {
       Napi::Object v = info[2].As<Napi::Object>();
@@ -330,7 +330,7 @@ Napi::Value mf_fit(const Napi::CallbackInfo& info) {
     m.prune_rearrange_every = static_cast<int>(number_field(o, "rearrangeEvery", m.prune_rearrange_every));
     m.blocks = static_cast<int>(number_field(o, "blocks", 0));
     cfkit::MfDeviceTrain device;
-    if (bool_field(o, "cuda", false)) device = mf_device_train();
+    if (bool_field(o, "cuda", false)) device = cfkit::device::mf_device_train();
     std::shared_ptr<cfkit::Csr> valid;
     if (info[2].IsObject()) valid = std::make_shared<cfkit::Csr>(csr_from_js(info[2], "validation ratings"));
     auto res = std::make_shared<cfkit::MfTrainResult>();
@@ -536,7 +536,7 @@ Napi::Value backend_info(const Napi::CallbackInfo& info) {
 
 Napi::Value cuda_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guard(env, [&]() -> Napi::Value { return cuda_status_to_js(env, cuda_status()); });
+  return guard(env, [&]() -> Napi::Value { return cuda_status_to_js(env, cfkit::device::cuda_status()); });
 }
 
 }  // namespace

@@ -100,4 +100,29 @@ Napi::Float64Array to_js(Napi::Env env, const std::vector<double>& v) { return c
 Napi::Int32Array to_js(Napi::Env env, const std::vector<int32_t>& v) { return copy_out<int32_t, Napi::Int32Array>(env, v); }
 Napi::Uint8Array to_js(Napi::Env env, const std::vector<uint8_t>& v) { return copy_out<uint8_t, Napi::Uint8Array>(env, v); }
 
+Napi::Object cuda_status_to_js(Napi::Env env, const cfkit::device::CudaStatus& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("available", s.available);
+  o.Set("reason", s.reason);
+  o.Set("libraryPath", s.library_path);
+  o.Set("libraryLoaded", s.library_loaded);
+  o.Set("driverVersion", s.driver_version);
+  o.Set("runtimeVersion", s.runtime_version);
+  Napi::Array devs = Napi::Array::New(env, s.devices.size());
+  for (size_t i = 0; i < s.devices.size(); ++i) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("name", s.devices[i].name);
+    d.Set("memoryBytes", s.devices[i].memory_bytes);
+    d.Set("computeCapability", std::to_string(s.devices[i].major) + "." + std::to_string(s.devices[i].minor));
+    d.Set("multiprocessors", s.devices[i].multiprocessors);
+    devs.Set(static_cast<uint32_t>(i), d);
+  }
+  o.Set("devices", devs);
+  o.Set("cublasLoaded", s.cublas_loaded);
+  o.Set("cublasVersion", s.cublas_version);
+  o.Set("cublasPath", s.cublas_path);
+  if (!s.cublas_error.empty()) o.Set("cublasError", s.cublas_error);
+  return o;
+}
+
 }  // namespace cfkit_addon

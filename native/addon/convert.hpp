@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/buffer.hpp"
+#include "device/cuda_backend.hpp"
 #include "sparse/csr.hpp"
 
 namespace cfkit_addon {
@@ -27,5 +28,7 @@ Napi::Uint8Array to_js(Napi::Env env, const std::vector<uint8_t>& v);
 int64_t int_arg(const Napi::Value& v, const char* what, int64_t lo, int64_t hi);
 double number_field(const Napi::Object& o, const char* key, double fallback);
 bool bool_field(const Napi::Object& o, const char* key, bool fallback);
+
+Napi::Object cuda_status_to_js(Napi::Env env, const cfkit::device::CudaStatus& s);
 
 }  // namespace cfkit_addon

@@ -60,20 +60,22 @@ describeGpu('CUDA backend', () => {
     gpu.dispose();
   });
 
-  // Hogwild on the GPU races on shared rows, so the twins agree in held-out RMSE, not bit for bit.
+  // Hogwild on the GPU races on shared rows, so the twins agree in held-out RMSE, not bit for bit:
+  // the GPU may be at most 0.005 worse than the CPU trainer at the same precision (as the GPU check
+  // program, native/gpu_check/check_mf.cpp, requires).
   test('MF on CUDA (fp32, fp16, MASCOT) recovers known low-rank factors like the CPU trainer', async () => {
     const { train, test } = lowRank(5);
     const o = { factors: 32, epochs: 60, lr: { alpha: 0.02, beta: 0.01 }, l2: 0.01, init: { std: 0.3 } };
-    const cpu = await MatrixFactorization.fit(train, { ...o, device: 'cpu' });
-    const base = cpu.rmse(test).rmse;
-    cpu.dispose();
     for (const precision of ['fp32', 'fp16', 'mascot'] as const) {
+      const cpu = await MatrixFactorization.fit(train, { ...o, precision, device: 'cpu' });
+      const base = cpu.rmse(test).rmse;
+      cpu.dispose();
       const gpu = await MatrixFactorization.fit(train, { ...o, precision, device: 'cuda', validation: test });
       expect(gpu.info!.device).toBe('cuda');
       expect(gpu.info!.epochs).toHaveLength(60);
       const rmse = gpu.rmse(test).rmse;
       console.log(`MF k=32 ${precision}: GPU held-out RMSE ${rmse.toFixed(4)} vs CPU ${base.toFixed(4)}`);
-      expect(rmse).toBeLessThanOrEqual(Math.max(1.25 * base, base + 0.05));
+      expect(rmse).toBeLessThanOrEqual(base + 0.005);
       gpu.dispose();
     }
   });

@@ -1,14 +1,15 @@
-// Lazy, once-per-process discovery of the optional GPU backend (libcfkit_cuda.so next to the .node)
-// and of cuBLAS through it. Never throws: every failure becomes a reason string.
+// Lazy, once-per-process discovery of the optional GPU backend (libcfkit_cuda.so in the directory of
+// the binary that holds this code: cfkit.node, or the GPU check program) and of cuBLAS through it.
+// Node-free, so the addon and the GPU check program load the backend the same way. Never throws:
+// every failure becomes a reason string.
 #pragma once
-#include <napi.h>
-
 #include <string>
 #include <vector>
 
-#include "../cuda/cuda_api.h"
+#include "../../cuda/cuda_api.h"
 
-namespace cfkit_addon {
+namespace cfkit {
+namespace device {
 
 struct CudaDevice {
   std::string name;
@@ -25,6 +26,7 @@ struct CudaStatus {
   std::vector<CudaDevice> devices;
   bool cublas_loaded = false;
   int cublas_version = 0;
+  int cublas_self_test = 0;      // 1 passed, 0 not run, -1 failed
   std::string cublas_path, cublas_error;
 };
 
@@ -52,6 +54,6 @@ struct CudaDistillApi {
   void (*destroy)(cfkit_cuda_distill*) = nullptr;
 };
 CudaDistillApi cuda_distill();
-Napi::Object cuda_status_to_js(Napi::Env env, const CudaStatus& s);
 
-}  // namespace cfkit_addon
+}  // namespace device
+}  // namespace cfkit

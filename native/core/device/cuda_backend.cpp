@@ -5,9 +5,8 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "../cuda/cuda_api.h"
-
-namespace cfkit_addon {
+namespace cfkit {
+namespace device {
 
 namespace {
 
@@ -76,6 +75,7 @@ CudaStatus discover() {
   load_cublas(cublas_path, &cb);
   s.cublas_loaded = cb.loaded != 0;
   s.cublas_version = cb.version;
+  s.cublas_self_test = cb.self_test;
   s.cublas_path = cb.path;
   s.cublas_error = cb.error;
   if (!s.cublas_loaded) {
@@ -105,29 +105,5 @@ const CudaStatus& cuda_status() {
   return status;
 }
 
-Napi::Object cuda_status_to_js(Napi::Env env, const CudaStatus& s) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("available", s.available);
-  o.Set("reason", s.reason);
-  o.Set("libraryPath", s.library_path);
-  o.Set("libraryLoaded", s.library_loaded);
-  o.Set("driverVersion", s.driver_version);
-  o.Set("runtimeVersion", s.runtime_version);
-  Napi::Array devs = Napi::Array::New(env, s.devices.size());
-  for (size_t i = 0; i < s.devices.size(); ++i) {
-    Napi::Object d = Napi::Object::New(env);
-    d.Set("name", s.devices[i].name);
-    d.Set("memoryBytes", s.devices[i].memory_bytes);
-    d.Set("computeCapability", std::to_string(s.devices[i].major) + "." + std::to_string(s.devices[i].minor));
-    d.Set("multiprocessors", s.devices[i].multiprocessors);
-    devs.Set(static_cast<uint32_t>(i), d);
-  }
-  o.Set("devices", devs);
-  o.Set("cublasLoaded", s.cublas_loaded);
-  o.Set("cublasVersion", s.cublas_version);
-  o.Set("cublasPath", s.cublas_path);
-  if (!s.cublas_error.empty()) o.Set("cublasError", s.cublas_error);
-  return o;
-}
-
-}  // namespace cfkit_addon
+}  // namespace device
+}  // namespace cfkit

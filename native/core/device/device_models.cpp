@@ -8,10 +8,8 @@
 #include "common/error.hpp"
 #include "cuda_backend.hpp"
 
-namespace cfkit_addon {
-
-using cfkit::ErrorCode;
-using cfkit::fail;
+namespace cfkit {
+namespace device {
 
 // The GPU solve for fit_infae, through libcfkit_cuda.so; throws E_DEVICE when it is not usable.
 cfkit::InfAeDeviceSolve infae_device_solve() {
@@ -161,4 +159,5 @@ cfkit::MfDeviceTrain mf_device_train() {
   };
 }
 
-}  // namespace cfkit_addon
+}  // namespace device
+}  // namespace cfkit
