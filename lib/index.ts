@@ -3,7 +3,7 @@ export { IdMap } from './data/idmap';
 export type { ExternalId } from './data/idmap';
 export { Interactions } from './data/interactions';
 export type { ArraysInput, BuildOptions, DuplicatePolicy, ImplicitOption } from './data/interactions';
-export { readInteractions } from './data/readers';
+export { DEFAULT_MAX_LINE_LENGTH, readInteractions } from './data/readers';
 export type { Column, FileFormat, FileOptions, ReadStats } from './data/readers';
 export { split, holdoutUsers, perUserFractions, leaveKOut, temporal, ratings as ratingSplit, evalSetFrom } from './data/split';
 export type { EvalSet, StrongGeneralizationSplit, WeakGeneralizationSplit, HoldoutUsersOptions, PerUserOptions } from './data/split';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The cfkit command line: demo, train, evaluate, recommend, doctor. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { backendInfo } from '../backend';
 import { CfkitError } from '../errors';
 import { Interactions } from '../data/interactions';
@@ -147,6 +147,9 @@ async function demo(opts: { users: number; items: number; seed: number; l2: numb
 
 export function buildProgram(): Command {
   const program = new Command();
+  // Usage errors come back as CommanderErrors (subcommands inherit both settings), so main() prints
+  // them once, with a cfkit code, instead of commander printing and exiting on its own.
+  program.exitOverride().configureOutput({ outputError: () => undefined });
   program.name('cfkit').description('Collaborative-filtering recommenders: train, evaluate and serve').version(version());
 
   program
@@ -255,6 +258,12 @@ if (require.main === module) {
   buildProgram()
     .parseAsync(process.argv)
     .catch((err: unknown) => {
+      if (err instanceof CommanderError) {
+        if (err.exitCode === 0) return; // --help, --version
+        process.stderr.write(`cfkit: [E_INPUT] ${err.message.replace(/^error: /, '')} (see cfkit --help)\n`);
+        process.exitCode = 2;
+        return;
+      }
       const e = err as Error & { code?: string };
       process.stderr.write(`cfkit: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`);
       process.exitCode = 1;

@@ -1,6 +1,6 @@
 import { FormatError, InputError } from '../errors';
 import type { CsrArrays } from '../native';
-import { ExternalId, IdMap } from './idmap';
+import { checkIndexSpace, ExternalId, IdMap } from './idmap';
 import { FileOptions, readInteractions } from './readers';
 
 /** What to do when the same (user, item) pair appears more than once. */
@@ -94,6 +94,13 @@ export class Interactions {
     input: ArraysInput,
     opts: BuildOptions & { userIds?: IdMap; itemIds?: IdMap; numUsers?: number; numItems?: number } = {},
   ): Interactions {
+    if (typeof input !== 'object' || input === null) throw new InputError('fromArrays needs { users, items[, values, timestamps] }');
+    for (const key of ['users', 'items', 'values', 'timestamps'] as const) {
+      const a: unknown = input[key];
+      if (a === undefined && (key === 'values' || key === 'timestamps')) continue;
+      if (!Array.isArray(a) && !(ArrayBuffer.isView(a) && !(a instanceof DataView)))
+        throw new InputError(`${key} must be an array or a typed array, got ${a === null ? 'null' : typeof a}`);
+    }
     const n = input.users.length;
     if (input.items.length !== n) throw new InputError('users and items must have the same length');
     if (input.values && input.values.length !== n) throw new InputError('values must have the same length as users');
@@ -411,6 +418,7 @@ function mapAxis(
   const size = declared ?? max + 1;
   if (!Number.isInteger(size) || size < max + 1)
     throw new InputError(`${what} index ${max} is out of range for num${what === 'user' ? 'Users' : 'Items'} = ${size}`);
+  checkIndexSpace(size, n, what as 'user' | 'item');
   return IdMap.identity(size);
 }
 

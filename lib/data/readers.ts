@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { FormatError, InputError, IOError } from '../errors';
-import { ExternalId, IdMap, IdMapBuilder } from './idmap';
+import { checkIndexSpace, ExternalId, IdMap, IdMapBuilder } from './idmap';
 import { BuildOptions, Interactions } from './interactions';
 
 export type FileFormat = 'auto' | 'csv' | 'tsv' | 'movielens' | 'lightgcn';
@@ -36,7 +36,16 @@ export interface FileOptions extends BuildOptions {
   /** Skip malformed rows (they are counted in stats) instead of failing with E_FORMAT. Default false. */
   skipInvalid?: boolean;
   encoding?: BufferEncoding;
+  /**
+   * The longest line accepted, in characters. Default 16 Mi (DEFAULT_MAX_LINE_LENGTH). A longer line
+   * fails with E_FORMAT as soon as it is seen, so a file without line breaks (a stray binary,
+   * /dev/zero) fails at once instead of being buffered whole.
+   */
+  maxLineLength?: number;
 }
+
+/** The default FileOptions.maxLineLength: 16 Mi characters (a LightGCN line of about 2M items). */
+export const DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024;
 
 export interface ReadStats {
   path: string;
@@ -50,42 +59,96 @@ export interface ReadStats {
 
 const INT_RE = /^-?\d+$/;
 
-/** Reads a file line by line without loading it whole; calls fn(line, 1-based line number). */
-async function forEachLine(file: string, encoding: BufferEncoding, fn: (line: string, no: number) => void): Promise<number> {
-  let stream: fs.ReadStream;
+function tooLong(file: string, no: number, max: number): FormatError {
+  return new FormatError(`${path.basename(file)} line ${no}: longer than maxLineLength (${max} characters); raise maxLineLength if the file is right`, { line: no, path: file });
+}
+
+/** Opens a file for reading; a directory or an unreadable path is E_IO. */
+async function openForReading(file: string): Promise<fs.promises.FileHandle> {
+  let fd: fs.promises.FileHandle;
   try {
-    await fs.promises.access(file, fs.constants.R_OK);
-    stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+    fd = await fs.promises.open(file, 'r');
   } catch (err) {
     throw new IOError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
+  const stat = await fd.stat().catch(async (err: Error) => {
+    await fd.close();
+    throw new IOError(`cannot read ${file}: ${err.message}`, { cause: err });
+  });
+  if (stat.isDirectory()) {
+    await fd.close();
+    throw new IOError(`cannot read ${file}: it is a directory`);
+  }
+  return fd;
+}
+
+/** Reads a file line by line without loading it whole; calls fn(line, 1-based line number). */
+async function forEachLine(file: string, encoding: BufferEncoding, maxLine: number, fn: (line: string, no: number) => void): Promise<number> {
+  const fd = await openForReading(file);
+  const stream = fd.createReadStream({ highWaterMark: 1 << 20 });
   const decoder = new StringDecoder(encoding);
   let rest = '';
   let no = 0;
   const feed = (text: string) => {
     const parts = (rest + text).split('\n');
     rest = parts.pop() ?? '';
-    for (const p of parts) fn(p.endsWith('\r') ? p.slice(0, -1) : p, ++no);
+    for (const p of parts) {
+      if (p.length > maxLine + 1) throw tooLong(file, no + 1, maxLine);
+      fn(p.endsWith('\r') ? p.slice(0, -1) : p, ++no);
+    }
+    if (rest.length > maxLine + 1) throw tooLong(file, no + 1, maxLine);
   };
+  // Only the stream's own failures are E_IO; whatever the line callback throws passes through as is.
+  const chunks = stream[Symbol.asyncIterator]();
   try {
-    for await (const chunk of stream) feed(decoder.write(chunk as Buffer));
-  } catch (err) {
-    if (err instanceof FormatError || err instanceof InputError) throw err;
-    throw new IOError(`error while reading ${file}: ${(err as Error).message}`, { cause: err });
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        throw new IOError(`error while reading ${file}: ${(err as Error).message}`, { cause: err });
+      }
+      if (next.done) break;
+      feed(decoder.write(next.value));
+    }
+  } finally {
+    stream.destroy();
+    await fd.close().catch(() => undefined);
   }
   feed(decoder.end());
   if (rest.length > 0) fn(rest.endsWith('\r') ? rest.slice(0, -1) : rest, ++no);
   return no;
 }
 
-async function sniff(file: string, encoding: BufferEncoding): Promise<{ format: Exclude<FileFormat, 'auto'>; first: string[] }> {
-  const fd = await fs.promises.open(file, 'r').catch((err: Error) => {
-    throw new IOError(`cannot read ${file}: ${err.message}`, { cause: err });
-  });
+/**
+ * The format from the first complete lines (up to 20, from the first 64 KiB, or further until the
+ * first line ends): a partial line must not decide it, or a CSV whose first line is longer than the
+ * window would pass for a LightGCN file.
+ */
+async function sniff(file: string, encoding: BufferEncoding, maxLine: number): Promise<{ format: Exclude<FileFormat, 'auto'>; first: string[] }> {
+  const fd = await openForReading(file);
   try {
-    const buf = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fd.read(buf, 0, buf.length, 0);
-    const lines = buf.subarray(0, bytesRead).toString(encoding).split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+    const window = 64 * 1024;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let ended = false;
+    for (;;) {
+      const buf = Buffer.alloc(window);
+      const { bytesRead } = await fd.read(buf, 0, window, total).catch((err: Error) => {
+        throw new IOError(`cannot read ${file}: ${err.message}`, { cause: err });
+      });
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (bytesRead === 0) {
+        ended = true;
+        break;
+      }
+      if (buf.subarray(0, bytesRead).includes(0x0a)) break;
+      if (total > maxLine + 1) throw tooLong(file, 1, maxLine);
+    }
+    let text = Buffer.concat(chunks).toString(encoding);
+    if (!ended && total >= window) text = text.slice(0, text.lastIndexOf('\n') + 1);
+    const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
     const first = lines.slice(0, 20);
     if (first.some((l) => l.includes('::'))) return { format: 'movielens', first };
     if (first.some((l) => l.includes('\t'))) return { format: 'tsv', first };
@@ -100,11 +163,18 @@ function isNumberField(f: string | undefined): boolean {
   return f !== undefined && f.trim() !== '' && Number.isFinite(Number(f));
 }
 
+/** A number, or a spelling of NaN or infinity: a data value, even if not a valid one, never a column name. */
+function looksNumeric(f: string | undefined): boolean {
+  return isNumberField(f) || /^[+-]?(nan|inf|infinity)$/i.test((f ?? '').trim());
+}
+
 /** Reads an interaction file into Interactions; see FileOptions. */
 export async function readInteractions(file: string, opts: FileOptions = {}): Promise<{ data: Interactions; stats: ReadStats }> {
   const encoding = opts.encoding ?? 'utf8';
+  const maxLine = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+  if (!Number.isSafeInteger(maxLine) || maxLine < 1) throw new InputError(`maxLineLength must be a positive integer, got ${String(opts.maxLineLength)}`);
   let format = opts.format ?? 'auto';
-  const sniffed = await sniff(file, encoding);
+  const sniffed = await sniff(file, encoding, maxLine);
   if (format === 'auto') format = sniffed.format;
   if (!['csv', 'tsv', 'movielens', 'lightgcn'].includes(format)) throw new InputError(`unknown format '${String(format)}'`);
   const fmt = format as Exclude<FileFormat, 'auto'>;
@@ -172,7 +242,7 @@ export async function readInteractions(file: string, opts: FileOptions = {}): Pr
   };
 
   if (fmt === 'lightgcn') {
-    stats.lines = await forEachLine(file, encoding, (line, no) => {
+    stats.lines = await forEachLine(file, encoding, maxLine, (line, no) => {
       const s = line.trim();
       if (s === '') return;
       const f = s.split(/\s+/);
@@ -195,14 +265,18 @@ export async function readInteractions(file: string, opts: FileOptions = {}): Pr
       const ratingCol = typeof opts.rating === 'number' ? opts.rating : opts.rating === null ? -1 : 2;
       header =
         named ||
-        (ratingCol >= 0 && firstFields.length > ratingCol && !isNumberField(firstFields[ratingCol]) && isNumberField(secondFields[ratingCol])) ||
-        (!isNumberField(firstFields[0]) && !isNumberField(firstFields[1]) && isNumberField(secondFields[0]) && isNumberField(secondFields[1]));
+        (ratingCol >= 0 && firstFields.length > ratingCol && !looksNumeric(firstFields[ratingCol]) && isNumberField(secondFields[ratingCol])) ||
+        (!looksNumeric(firstFields[0]) && !looksNumeric(firstFields[1]) && isNumberField(secondFields[0]) && isNumberField(secondFields[1]));
     } else header = opts.header;
     if (named && !header) throw new InputError('columns given by name need a header line (header: true)');
     const names = header ? firstFields.map((s) => s.trim()) : [];
-    const col = (c: Column | null | undefined, fallback: number | null, what: string): number => {
-      if (c === null) return -1;
-      if (c === undefined) return fallback !== null && fallback < firstFields.length ? fallback : -1;
+    // User and item columns are required; rating and timestamp default to theirs when the first line has them.
+    const col = (c: Column | null | undefined, fallback: number | null, what: string, required = false): number => {
+      if (c === null) {
+        if (required) throw new InputError(`the ${what} column is required`);
+        return -1;
+      }
+      if (c === undefined) return fallback !== null && (required || fallback < firstFields.length) ? fallback : -1;
       if (typeof c === 'number') {
         if (!Number.isInteger(c) || c < 0) throw new InputError(`${what} column index must be a non-negative integer`);
         return c;
@@ -211,12 +285,12 @@ export async function readInteractions(file: string, opts: FileOptions = {}): Pr
       if (k < 0) throw new InputError(`${what} column '${c}' is not in the header (${names.join(', ')})`);
       return k;
     };
-    const cu = col(opts.user, 0, 'user');
-    const ci = col(opts.item, 1, 'item');
+    const cu = col(opts.user, 0, 'user', true);
+    const ci = col(opts.item, 1, 'item', true);
     const cr = col(opts.rating, 2, 'rating');
     const ct = col(opts.timestamp, 3, 'timestamp');
     const need = Math.max(cu, ci, cr, ct) + 1;
-    stats.lines = await forEachLine(file, encoding, (line, no) => {
+    stats.lines = await forEachLine(file, encoding, maxLine, (line, no) => {
       if (no === 1 && header) return;
       if (line.trim() === '') return;
       const f = line.split(delim);
@@ -246,6 +320,8 @@ export async function readInteractions(file: string, opts: FileOptions = {}): Pr
     const ni = opts.numItems ?? maxItem + 1;
     if (nu < maxUser + 1) throw new FormatError(`${path.basename(file)}: user index ${maxUser} exceeds numUsers = ${nu}`, { path: file });
     if (ni < maxItem + 1) throw new FormatError(`${path.basename(file)}: item index ${maxItem} exceeds numItems = ${ni}`, { path: file });
+    checkIndexSpace(nu, n, 'user', `${path.basename(file)}: `);
+    checkIndexSpace(ni, n, 'item', `${path.basename(file)}: `);
     userIds = IdMap.identity(nu);
     itemIds = IdMap.identity(ni);
   } else {

@@ -11,8 +11,11 @@
  *   end 8  trailer "CFKITEND"
  *
  * Every section carries its own CRC-32, so a damaged file is reported by section name. Readers check
- * every length and offset against the file size before allocating anything, so a corrupt or
- * truncated file is an E_FORMAT error, never a crash or a huge allocation.
+ * every length and offset against the file size before allocating anything: sections must lie in the
+ * file after the header, be disjoint and have distinct names, so the payloads together never exceed
+ * the file and reading allocates at most about the file's size (plus what its JSON sections parse
+ * into). A corrupt, truncated or crafted file is an E_FORMAT error, never a crash or a huge
+ * allocation.
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
@@ -117,6 +120,31 @@ export async function writeModelFile(
   });
 }
 
+/**
+ * The section table, checked before any payload is read: well-formed entries with distinct names,
+ * each inside [first, end), 8-byte aligned and disjoint from the others (so aliases of one payload
+ * cannot multiply what loading allocates). Sorted by offset.
+ */
+function checkSectionTable(raw: unknown, first: number, end: number, bad: (why: string) => FormatError): SectionEntry[] {
+  if (!Array.isArray(raw)) throw bad('header lacks sections');
+  const names = new Set<string>();
+  const table = raw.map((entry: unknown) => {
+    const { name, dtype, length, offset, bytes, crc32 } = (entry ?? {}) as SectionEntry;
+    if (typeof name !== 'string' || typeof dtype !== 'string' || !Object.hasOwn(ELEMENT, dtype)) throw bad('malformed section entry');
+    if (names.has(name)) throw bad(`section '${name}' appears twice`);
+    names.add(name);
+    if (![length, offset, bytes, crc32].every((x) => Number.isSafeInteger(x) && x >= 0)) throw bad(`section '${name}' has invalid bounds`);
+    if (offset % 8 !== 0 || offset < first || offset + bytes > end) throw bad(`section '${name}' lies outside the file`);
+    if (dtype !== 'json' && bytes !== length * ELEMENT[dtype]) throw bad(`section '${name}' has inconsistent length`);
+    return { name, dtype, length, offset, bytes, crc32 };
+  });
+  table.sort((a, b) => a.offset - b.offset);
+  for (let k = 1; k < table.length; k++)
+    if (table[k].offset < table[k - 1].offset + table[k - 1].bytes)
+      throw bad(`sections '${table[k - 1].name}' and '${table[k].name}' overlap`);
+  return table;
+}
+
 async function readExactly(fd: fs.promises.FileHandle, buf: Uint8Array, position: number, file: string): Promise<void> {
   let off = 0;
   while (off < buf.length) {
@@ -135,7 +163,9 @@ export async function readModelFile(file: string): Promise<ModelFile> {
     throw new IOError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const size = (await fd.stat()).size;
+    const stat = await fd.stat();
+    if (!stat.isFile()) throw new IOError(`cannot read ${file}: ${stat.isDirectory() ? 'it is a directory' : 'not a regular file'}`);
+    const size = stat.size;
     const bad = (why: string) => new FormatError(`${file} is not a valid cfkit model: ${why}`, { path: file });
     if (size < PREAMBLE + TRAILER.length) throw bad('file too short');
     const pre = Buffer.alloc(PREAMBLE);
@@ -157,16 +187,10 @@ export async function readModelFile(file: string): Promise<ModelFile> {
     } catch {
       throw bad('header is not valid JSON');
     }
-    if (typeof parsed.type !== 'string' || !Array.isArray(parsed.sections)) throw bad('header lacks type or sections');
+    if (typeof parsed.type !== 'string') throw bad('header lacks a type');
     const sections = new Map<string, SectionData | unknown>();
-    const dataEnd = size - TRAILER.length;
-    for (const raw of parsed.sections as SectionEntry[]) {
-      const { name, dtype, length, offset, bytes, crc32 } = raw ?? ({} as SectionEntry);
-      if (typeof name !== 'string' || !(dtype in ELEMENT)) throw bad('malformed section entry');
-      const ints = [length, offset, bytes, crc32];
-      if (!ints.every((x) => Number.isSafeInteger(x) && x >= 0)) throw bad(`section '${name}' has invalid bounds`);
-      if (offset % 8 !== 0 || offset < PREAMBLE + hlen || offset + bytes > dataEnd) throw bad(`section '${name}' lies outside the file`);
-      if (dtype !== 'json' && bytes !== length * ELEMENT[dtype]) throw bad(`section '${name}' has inconsistent length`);
+    const table = checkSectionTable(parsed.sections, PREAMBLE + hlen, size - TRAILER.length, bad);
+    for (const { name, dtype, length, offset, bytes, crc32 } of table) {
       const buf = new Uint8Array(new ArrayBuffer(align8(bytes)), 0, bytes);
       await readExactly(fd, buf, offset, file);
       if ((zlib.crc32(buf) >>> 0) !== crc32) throw bad(`section '${name}' checksum mismatch`);

@@ -16,7 +16,8 @@ const loaders: Record<string, (file: Awaited<ReturnType<typeof readModelFile>>, 
 /** Loads any model saved by cfkit; the file's type decides the class. Corrupt files give E_FORMAT. */
 export async function load(path: string): Promise<Recommender> {
   const file = await readModelFile(path);
-  const make = loaders[file.type];
+  // Own properties only: a type of 'constructor' or 'toString' must not reach Object.prototype.
+  const make = Object.hasOwn(loaders, file.type) ? loaders[file.type] : undefined;
   if (!make) throw new FormatError(`${path}: unknown model type '${file.type}'`, { path });
   try {
     return make(file, path);

@@ -195,7 +195,7 @@ export class MatrixFactorization extends NativeRecommender {
     const userIds = IdMap.from(ids as ExternalId[]);
     const k = Number(file.params.factors);
     if (!Number.isInteger(k) || k < 1) throw new FormatError(`${path}: invalid factor count`, { path });
-    const handle = native().mfFromWeights(userIds.size, itemIds.size, k, section(file, 'p', Float32Array, path), section(file, 'q', Float32Array, path), Number(file.params.foldInL2) || 0.05, Number((file.params.info as MatrixFactorizationInfo | undefined)?.mean) || 0);
+    const handle = native().mfFromWeights(userIds.size, itemIds.size, k, section(file, 'p', Float32Array, path), section(file, 'q', Float32Array, path), Number(file.params.foldInL2 ?? 0.05), Number((file.params.info as MatrixFactorizationInfo | undefined)?.mean ?? 0));
     return new MatrixFactorization(handle, userIds, itemIds, history, k, file.params.info as MatrixFactorizationInfo | undefined);
   }
 }

@@ -160,6 +160,7 @@ export abstract class NativeRecommender implements Recommender {
 
   /** Top-k for users seen in training, by external user id, from their training history. */
   async recommendUsers(users: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations> {
+    if (!Array.isArray(users)) throw new InputError('users must be an array of user ids');
     if (!this.history) throw new InputError('this model was saved without training history; use recommendItems() with each user\'s items');
     const rows = users.map((u) => this.history!.userIds.require(u, 'user'));
     // Models with per-user parameters (MF) score these rows by their learned user vectors.
@@ -174,6 +175,7 @@ export abstract class NativeRecommender implements Recommender {
 
   /** The k items most similar to each given item by the model's item-item relation. */
   async similarItems(items: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations> {
+    if (!Array.isArray(items)) throw new InputError('items must be an array of item ids');
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems - 1 || 1);
     const idx = Int32Array.from(items, (id) => this.itemIds.require(id, 'item'));
@@ -184,6 +186,7 @@ export abstract class NativeRecommender implements Recommender {
 
   /** Dense scores (rows x items, row-major) for each row of `inputs`; for small batches. */
   async score(inputs: Interactions, opts?: RunOptions): Promise<Float32Array> {
+    if (!(inputs instanceof Interactions)) throw new InputError('inputs must be Interactions');
     const handle = this.nativeHandle();
     const aligned = inputs.itemIds === this.itemIds ? inputs : inputs.alignItems(this.itemIds).data;
     return runNative(opts, (job) => native().score(handle, aligned.csr(), job));

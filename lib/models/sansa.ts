@@ -6,6 +6,9 @@ import { CsrArrays, native, NativeModelHandle, NativeSansaOptions, NativeSansaSt
 import { ModelFile, section, SectionData } from '../io/container';
 import { checkTrainingData, commonSections, NativeRecommender } from './recommender';
 
+/** The largest float32: SANSA factors in float32, so a larger l2 overflows. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 export interface UMROptions {
   /** Residual scans (reference default 1; the paper used 3–5). */
   scans?: number;
@@ -90,7 +93,7 @@ function oneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]
 
 export function sansaNativeOptions(o: SANSAOptions): NativeSansaOptions {
   return {
-    l2: finite(o.l2, 'l2', 20, (x) => x >= 0, 'a finite number >= 0'),
+    l2: finite(o.l2, 'l2', 20, (x) => x >= 0 && x <= FLOAT32_MAX, 'a number in [0, 3.4e38] (float32\'s range)'),
     density: finite(o.density, 'density', 1e-3, (x) => x > 0 && x <= 1, 'in (0, 1]'),
     factorizer: oneOf(o.factorizer, 'factorizer', ['cholmod', 'icf'] as const, 'icf'),
     ordering: oneOf(o.ordering, 'ordering', ['colamd', 'amd', 'natural'] as const, 'colamd'),

@@ -380,6 +380,9 @@ Napi::Value mf_from_weights(const Napi::CallbackInfo& info) {
       if (!std::isfinite(v)) fail(ErrorCode::Format, "MF factors contain a non-finite value");
     const double l2 = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0.05;
     const double mean = info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : 0.0;
+    // A λ ≤ 0 makes the fold-in system singular (every new user scores 0), a non-finite mean every score NaN.
+    if (!(std::isfinite(l2) && l2 > 0)) fail(ErrorCode::Format, "MF fold-in λ must be a positive finite number, got " + std::to_string(l2));
+    if (!std::isfinite(mean)) fail(ErrorCode::Format, "MF rating mean is not finite");
     return ModelHandle::wrap(env, std::make_shared<cfkit::MfModel>(users, items, k, std::move(p), std::move(q), l2, mean));
   });
 }

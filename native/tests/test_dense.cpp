@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "dense/lapack.hpp"
+#include "dense/stepwise_inverse.hpp"
 #include "dense/strassen.hpp"
 #include "dense/trapezoid_cholesky.hpp"
 #include "harness.hpp"
@@ -47,7 +48,98 @@ std::vector<double> cholesky_double(std::vector<double> a, int64_t n) {
   return a;
 }
 
+// The inverse of an SPD matrix (both triangles stored) by Gauss-Jordan in double: an independent
+// reference for the stepwise Cholesky inverse.
+std::vector<double> inverse_double(std::vector<double> a, int64_t n) {
+  std::vector<double> inv(size_t(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i) inv[i + i * n] = 1.0;
+  for (int64_t c = 0; c < n; ++c) {
+    const double p = a[c + c * n];
+    for (int64_t j = 0; j < n; ++j) {
+      a[c + j * n] /= p;
+      inv[c + j * n] /= p;
+    }
+    for (int64_t r = 0; r < n; ++r) {
+      if (r == c) continue;
+      const double f = a[r + c * n];
+      if (f == 0) continue;
+      for (int64_t j = 0; j < n; ++j) {
+        a[r + j * n] -= f * a[c + j * n];
+        inv[r + j * n] -= f * inv[c + j * n];
+      }
+    }
+  }
+  return inv;
+}
+
+template <class T>
+void check_stepwise_inverse(int64_t n, StepwisePlan plan, double tolerance) {
+  const int64_t nb = plan.tile > 0 ? plan.tile : default_tile(sizeof(T) == 8);
+  const std::vector<double> ref = spd(n, 11), want = inverse_double(ref, n);
+  std::vector<T> a(ref.begin(), ref.end());
+  for (int64_t j = 0; j < n; ++j)  // garbage in the upper triangle, which must not be read or written
+    for (int64_t i = 0; i < j; ++i) a[i + j * n] = T(-7);
+  std::vector<double> fractions;
+  const StepCallback record = [&](double f) { fractions.push_back(f); };
+  CHECK(cholesky_lower_stepwise(n, a.data(), record, plan) == 0);
+  const std::vector<double> l = cholesky_double(ref, n);
+  double worst_l = 0;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = j; i < n; ++i) worst_l = std::max(worst_l, std::fabs(double(a[i + j * n]) - l[i + j * n]) / l[j + j * n]);
+  CHECK(worst_l < tolerance);
+  const size_t factor_steps = fractions.size();
+  CHECK(inverse_from_cholesky_stepwise(n, a.data(), record, plan) == 0);
+  double worst = 0, scale = 0;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = 0; i < n; ++i) {
+      if (i < j) {
+        CHECK(a[i + j * n] == T(-7));
+        continue;
+      }
+      worst = std::max(worst, std::fabs(double(a[i + j * n]) - want[i + j * n]));
+      scale = std::max(scale, std::fabs(want[i + j * n]));
+    }
+  CHECK(worst <= tolerance * scale);
+  // A step after every tile call (t = tiles a side: about t³/6 each stage), fractions rising to 1.
+  const int64_t t = (n + nb - 1) / nb;
+  CHECK(int64_t(factor_steps) >= t * t * t / 6);
+  CHECK(int64_t(fractions.size() - factor_steps) >= t * t * t / 3);
+  CHECK(fractions[factor_steps - 1] == 1.0 && fractions.back() == 1.0);
+  for (size_t k = 1; k < fractions.size(); ++k)
+    if (k != factor_steps) CHECK(fractions[k] >= fractions[k - 1]);
+}
+
 }  // namespace
+
+TEST(stepwise_cholesky_inverse_matches_a_double_inverse_in_float_and_double) {
+  check_stepwise_inverse<double>(203, {32}, 1e-10);  // 7 tiles a side, the last one partial
+  check_stepwise_inverse<float>(203, {32}, 2e-5);
+  check_stepwise_inverse<double>(130, {64}, 1e-10);  // two full tiles and a 2-wide one
+  check_stepwise_inverse<float>(1, {0}, 1e-6);       // the default tile, larger than the matrix
+}
+
+TEST(stepwise_cholesky_stops_when_the_callback_throws_and_reports_breakdown_like_lapack) {
+  const int64_t n = 300;
+  const std::vector<double> ref = spd(n, 5);
+  std::vector<double> a = ref;
+  int calls = 0;
+  bool stopped = false;
+  try {
+    cholesky_lower_stepwise(n, a.data(), [&](double) {
+      if (++calls == 3) fail(ErrorCode::Aborted, "the operation was aborted");
+    }, {32});
+  } catch (const Error& e) {
+    stopped = e.code() == ErrorCode::Aborted;
+  }
+  CHECK(stopped && calls == 3);
+  // Column 151 (1-based) stops being positive definite: the same info as LAPACK's potrf.
+  std::vector<double> bad = ref, lapack_copy;
+  for (int64_t i = 150; i < n; ++i) bad[i + 150 * n] = bad[150 + i * n] = 0.0;
+  bad[150 + 150 * n] = -1.0;
+  lapack_copy = bad;
+  CHECK(cholesky_lower_stepwise(n, bad.data(), [](double) {}, {32}) == 151);
+  CHECK(lapack::potrf_lower(n, lapack_copy.data()) == 151);
+}
 
 TEST(strassen_product_matches_the_classical_product_and_leaves_its_workspace_zero) {
   // Even and odd dimensions (the remainders peeled off to the BLAS), with Strassen on at 16 and off

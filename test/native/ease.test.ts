@@ -111,6 +111,29 @@ describe('EASE', () => {
     await expect(p).rejects.toMatchObject({ code: 'E_ABORTED' });
   });
 
+  // The factorization and the inversion run as many BLAS calls with the abort flag checked between
+  // them, and report progress inside the stage: an abort seen mid-stage stops the fit there.
+  test('abort in the middle of the factorization or the inversion rejects with E_ABORTED', async () => {
+    const big = syntheticInteractions({ users: 3000, items: 4000, meanInteractions: 30, seed: 4 });
+    for (const stage of ['factorize', 'invert']) {
+      const c = new AbortController();
+      const seen: ProgressEvent[] = [];
+      const p = EASE.fit(big, {
+        l2: 50,
+        threads: 2,
+        signal: c.signal,
+        onProgress: (e) => {
+          seen.push(e);
+          if (e.stage === stage && e.fraction > 0 && e.fraction < 1) c.abort();
+        },
+      });
+      await expect(p).rejects.toMatchObject({ code: 'E_ABORTED' });
+      const at = seen.findIndex((e) => e.stage === stage && e.fraction > 0 && e.fraction < 1);
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(seen.slice(at + 1).some((e) => e.stage === 'weights' || (stage === 'factorize' && e.stage === 'invert'))).toBe(false);
+    }
+  });
+
   test('the event loop keeps running during a fit', async () => {
     const big = syntheticInteractions({ users: 3000, items: 2500, seed: 2 });
     let ticks = 0;

@@ -97,6 +97,13 @@ describe('∞-AE', () => {
     again.dispose();
   });
 
+  test('abort while the kernel is solved rejects with E_ABORTED', async () => {
+    const data = syntheticInteractions({ users: 3000, items: 400, meanInteractions: 20, seed: 8 });
+    const c = new AbortController();
+    const p = InfiniteAE.fit(data, { lambda: 5, threads: 2, signal: c.signal, onProgress: (e) => e.stage === 'solve' && c.abort() });
+    await expect(p).rejects.toMatchObject({ code: 'E_ABORTED' });
+  });
+
   test('memory is checked up front; devices are explicit', async () => {
     const err = await InfiniteAE.fit(data, { memoryLimit: 1000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EASE, FormatError, IOError, load, syntheticInteractions } from '../../lib';
@@ -37,6 +38,21 @@ describe('save / load', () => {
     m.dispose();
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(((await load(file)) as EASE).l2).toBe(30);
+  });
+
+  test('a save removes the temporary files that killed saves of the same target left, and only those', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its pid is not running
+    const base = path.basename(file);
+    const stale = path.join(dir, `.${base}.${dead}.0badf00d.tmp`);
+    const live = path.join(dir, `.${base}.${process.pid}.12345678.tmp`); // a save in flight here
+    const other = path.join(dir, `.other.cfk.${dead}.0badf00d.tmp`); // another target's
+    const unlike = path.join(dir, `.${base}.${dead}.tmp`); // not our naming pattern
+    for (const f of [stale, live, other, unlike]) fs.writeFileSync(f, 'x');
+    const m = await EASE.fit(data, { l2: 10 });
+    await m.save(file);
+    m.dispose();
+    expect([stale, live, other, unlike].map((f) => fs.existsSync(f))).toEqual([false, true, true, true]);
+    for (const f of [live, other, unlike]) fs.unlinkSync(f);
   });
 
   test('a failed write leaves the old file untouched', async () => {

@@ -100,4 +100,22 @@ describe('reading interaction files', () => {
     const expected = lines.reduce((s, l) => s + Number(l.split('\t')[2]), 0);
     expect(total).toBe(expected);
   });
+
+  test('a line longer than maxLineLength is E_FORMAT at once; a bad maxLineLength is E_INPUT', async () => {
+    const file = writeTmp('long.txt', `0 1\n1 ${Array.from({ length: 300 }, (_, i) => i).join(' ')}\n2 3\n`);
+    await expect(Interactions.fromFile(file, { maxLineLength: 100 })).rejects.toMatchObject({ code: 'E_FORMAT', line: 2 });
+    expect((await Interactions.fromFile(file, { maxLineLength: 2000 })).numUsers).toBe(3);
+    await expect(Interactions.fromFile(file, { maxLineLength: 0 })).rejects.toMatchObject({ code: 'E_INPUT' });
+  });
+
+  test('a first row whose rating is NaN or Infinity is data (E_FORMAT), not a header', async () => {
+    for (const v of ['NaN', 'Infinity', '-inf'])
+      await expect(Interactions.fromFile(writeTmp('r.csv', `1,2,${v}\n2,3,4\n`))).rejects.toMatchObject({ code: 'E_FORMAT', line: 1 });
+    const named = await Interactions.fromFile(writeTmp('h.csv', 'user,item,score\n1,2,4\n'));
+    expect(named.nnz).toBe(1);
+  });
+
+  test('a one-column file lacks the item column: E_FORMAT', async () => {
+    await expect(Interactions.fromFile(writeTmp('one.csv', 'u1\nu2\n'), { format: 'csv' })).rejects.toMatchObject({ code: 'E_FORMAT', line: 1 });
+  });
 });

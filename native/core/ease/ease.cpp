@@ -8,6 +8,7 @@
 
 #include "common/parallel.hpp"
 #include "dense/lapack.hpp"
+#include "dense/stepwise_inverse.hpp"
 
 namespace cfkit {
 
@@ -74,14 +75,20 @@ Buffer<float> ease_weights(const Csr& x, const EaseOptions& opts, TrainContext& 
   {
     lapack::BlasThreadsScope scope(ctx.threads());
     ctx.report("factorize", 0);
-    int info = lapack::potrf_lower(n, g.data());
+    // Stepwise, so an abort is honoured between BLAS calls (tens of ms) rather than after potrf/potri.
+    int info = cholesky_lower_stepwise(n, g.data(), [&](double f) {
+      ctx.report("factorize", f);
+      ctx.check_abort();
+    });
     if (info > 0)
       fail(ErrorCode::Numeric, "EASE: XᵀX + l2·I is not positive definite (Cholesky failed at item " +
                                    std::to_string(info - 1) + "); use a larger l2");
     if (info < 0) fail(ErrorCode::Internal, "potrf rejected argument " + std::to_string(-info));
-    ctx.check_abort();
     ctx.report("invert", 0);
-    info = lapack::potri_lower(n, g.data());
+    info = inverse_from_cholesky_stepwise(n, g.data(), [&](double f) {
+      ctx.report("invert", f);
+      ctx.check_abort();
+    });
     if (info != 0) fail(ErrorCode::Numeric, "EASE: inverting the Cholesky factor failed (info " + std::to_string(info) + ")");
   }
   ctx.check_abort();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <functional>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "common/timer.hpp"
 #include "common/parallel.hpp"
 #include "dense/lapack.hpp"
+#include "dense/stepwise_inverse.hpp"
 #include "ease/ease.hpp"
 #include "eval/metrics.hpp"
 
@@ -173,6 +175,21 @@ void InfAeModel::item_similarity(int32_t item, float* out) const {
 
 namespace {
 
+// A λ so large that α = (K + reg·I)⁻¹X underflows float32 (λ = 1e39 gives |α| ~ 1e-39) makes every
+// score 0, and an overflow makes them NaN: either way the fit must fail rather than return a model.
+void require_usable_alpha(const Buffer<float>& alpha_t, double lambda) {
+  bool nonzero = false, finite = true;
+  for (size_t q = 0; q < alpha_t.size(); ++q) {
+    finite = finite && std::isfinite(alpha_t[q]);
+    nonzero = nonzero || alpha_t[q] != 0.f;
+  }
+  if (finite && nonzero) return;
+  char why[200];
+  if (!finite) std::snprintf(why, sizeof why, "∞-AE: the solve for λ = %g gave non-finite weights", lambda);
+  else std::snprintf(why, sizeof why, "∞-AE: λ = %g is so large that every weight underflows to 0 (every score would be 0); use a smaller λ", lambda);
+  fail(ErrorCode::Numeric, why);
+}
+
 double regulariser(const Buffer<float>& kernel, int64_t n, double lambda) {
   double trace = 0;
   for (int64_t i = 0; i < n; ++i) trace += kernel[i * n + i];
@@ -202,12 +219,13 @@ Buffer<float> solve_alpha(Buffer<T> a, const Csr& xs, double lambda, TrainContex
   ctx.check_abort();
   {
     lapack::BlasThreadsScope scope(ctx.threads());
-    int info = lapack::potrf_lower(n, a.data());
+    // Stepwise, so an abort is honoured between BLAS calls (tens of ms) rather than after potrf/potri.
+    const auto between = [&](double) { ctx.check_abort(); };
+    int info = cholesky_lower_stepwise(n, a.data(), between);
     if (info != 0)
       fail(ErrorCode::Numeric, "∞-AE: the regularised kernel is not positive definite (λ = " + std::to_string(lambda) +
                                    "); use a larger λ or float64");
-    ctx.check_abort();
-    info = lapack::potri_lower(n, a.data());
+    info = inverse_from_cholesky_stepwise(n, a.data(), between);
     if (info != 0) fail(ErrorCode::Numeric, "∞-AE: inverting the kernel failed (info " + std::to_string(info) + ")");
   }
   ctx.check_abort();
@@ -293,7 +311,9 @@ InfAeFitResult fit_infae(const Csr& support, const InfAeFitOptions& opts, const 
   for (size_t s = 0; s < steps; ++s) {
     const double lambda = opts.lambdas[s];
     ctx.report("solve", double(s) / double(steps));
-    auto model = std::make_shared<InfAeModel>(support, alpha_for(s));
+    Buffer<float> alpha_t = alpha_for(s);
+    require_usable_alpha(alpha_t, lambda);
+    auto model = std::make_shared<InfAeModel>(support, std::move(alpha_t));
     ctx.check_abort();
     if (steps == 1) {
       res.model = model;

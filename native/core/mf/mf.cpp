@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -183,6 +184,15 @@ double mf_rmse(const MfModel& m, const Csr& ratings, int threads) {
   return ratings.nnz() ? std::sqrt(total / double(ratings.nnz())) : 0.0;
 }
 
+void require_finite_epoch(const MfEpoch& ep, const MfOptions& o) {
+  if (std::isfinite(ep.train_rmse)) return;
+  char why[320];
+  std::snprintf(why, sizeof why,
+                "MF diverged in epoch %d (the training RMSE is not finite): lower lr.alpha (%g), l2 (%g, %g) or init.std (%g)",
+                ep.epoch, o.lr_alpha, o.l2_user, o.l2_item, o.init_std);
+  fail(ErrorCode::Numeric, why);
+}
+
 MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o, TrainContext& ctx,
                        const std::function<void(const MfEpoch&)>& on_epoch) {
   const int64_t U = ratings.rows, I = ratings.cols;
@@ -214,16 +224,20 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
   //   test RMSE at 50 epochs 0.8369 with B = 10, 0.8349 with B = 80 (5 splits, α 0.025, λ 0.05), 18.5 -> 22 ms
   //   per epoch; Netflix-shaped validation RMSE at 25 epochs 0.9025 with B = 64 (wandering by
   //   ±0.005 between epochs), 0.8913 with B = 128, for 0.76 -> 0.84 s per epoch.
-  // - At least 2 blocks per thread.
-  const int threads = ctx.threads();
+  // - At least 2 blocks per thread. Threads beyond half the grid the data asks for would only shrink
+  //   the blocks, and a grid sized by `threads` costs B² bookkeeping and B waves per epoch (threads:
+  //   1000 on 4.4k ratings took over 90 s), so the threads used are capped by the data.
   int B = 1;
+  int threads = ctx.threads();
   if (o.blocks > 0) {
     B = o.blocks;
+    threads = std::min(threads, std::max(1, B / 2));
   } else {
     const double bytes = double(U + I) * k * (half ? 2.0 : 4.0);
     const int for_cache = std::min(64, static_cast<int>(std::ceil(bytes / (512.0 * 1024))));
     const int for_bursts = std::min(128, static_cast<int>(std::ceil(std::sqrt(double(ratings.nnz()) / 150.0))));
     B = std::max(for_cache, for_bursts);
+    threads = std::min(threads, std::max(1, B / 2));
     if (threads > 1) B = std::max(2 * threads, B);
   }
   const std::vector<int32_t> upart = random_balanced_parts(order.user_count, B, rng.next()),
@@ -410,6 +424,7 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
     MfEpoch ep;
     ep.epoch = epoch + 1;
     ep.train_rmse = std::sqrt(total_sse / double(sorted.size()));
+    require_finite_epoch(ep, o);
     ep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ep.lr = lr;
     ep.groups_switched = switched;

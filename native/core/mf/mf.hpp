@@ -86,6 +86,11 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& op
 
 double mf_rmse(const MfModel& m, const Csr& ratings, int threads);
 
+// SGD that diverges (a learning rate far too large, a huge l2 or init.std) fills the factors with
+// inf and NaN within an epoch; its training RMSE shows it, and the fit must fail (E_NUMERIC, naming
+// the options) rather than return a model whose every score is NaN.
+void require_finite_epoch(const MfEpoch& ep, const MfOptions& o);
+
 // The per-epoch progress event (stage "epoch", with the epoch's figures) both trainers send.
 void report_mf_epoch(TrainContext& ctx, const MfEpoch& ep, int epochs);
 

@@ -79,6 +79,7 @@ MfTrainResult train_mf_on_device(const Csr& ratings, const Csr* valid, const MfO
   MfTrainResult res;
   const bool validate = valid && valid->nnz() > 0;
   device(job, o, validate || pruning, [&](MfEpoch& ep) {
+    require_finite_epoch(ep, o);
     ep.mean_active_factors = active;
     if (validate)
       ep.valid_rmse = mf::validation_rmse(*valid, order, mean, k, [&](int side, int32_t row) -> const float* {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "common/error.hpp"
@@ -128,6 +129,14 @@ SansaModel fit_sansa(const Csr& x, const SansaOptions& opts, TrainContext& ctx, 
   f.l = Csr();
   release_free_heap();
   SansaModel model = sansa_weights(f.perm, f.d, std::move(m));
+  // An l2 beyond float32's range (1e39) turns the factor into inf and the decoder into NaN.
+  for (const Csr* w : {&model.encoder(), &model.decoder()})
+    for (float v : w->values)
+      if (!std::isfinite(v)) {
+        char why[200];
+        std::snprintf(why, sizeof why, "SANSA: the weights are not finite (l2 = %g overflows float32, whose limit is 3.4e38): use a smaller l2", opts.l2);
+        fail(ErrorCode::Numeric, why);
+      }
   st.seconds_weights = seconds_since(t0);
   st.nnz_weights = model.encoder().nnz() + model.decoder().nnz();
   ctx.report("weights", 1);
