@@ -25,6 +25,7 @@ export type { SANSAOptions, SANSAStats, SANSAWeights, UMROptions, ICFOptions } f
 export { Recommendations } from './models/recommender';
 export type { Recommender, RecommendOptions } from './models/recommender';
 export { load } from './models/load';
+export type { Model } from './models/load';
 export { backendInfo, resolveDevice } from './backend';
 export type { BackendInfo, Device } from './backend';
 export type { ProgressEvent, RunOptions } from './job';

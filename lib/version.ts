@@ -2,16 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from './native';
 
-let cached: string | undefined;
-
-/** The installed cfkit version, from package.json. */
-export function version(): string {
-  if (cached === undefined) {
-    try {
-      cached = String(JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version);
-    } catch {
-      cached = '0.0.0';
-    }
+function packageVersion(): string {
+  try {
+    return String(JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version);
+  } catch {
+    return '0.0.0';
   }
-  return cached;
 }
+
+/** The installed cfkit version, from package.json (e.g. '0.1.0'). */
+export const version: string = packageVersion();

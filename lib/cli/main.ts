@@ -116,7 +116,7 @@ async function demo(opts: { users: number; items: number; seed: number; l2: numb
   const testUsers = Math.max(1, Math.floor(opts.users / 10));
   const { train, test } = holdoutUsers(data, { testUsers, seed: opts.seed });
   if (!opts.json) {
-    process.stdout.write(`cfkit ${version()} demo: synthetic data with planted clusters and power-law popularity\n`);
+    process.stdout.write(`cfkit ${version} demo: synthetic data with planted clusters and power-law popularity\n`);
     process.stdout.write(`  ${data.toString()}; training on ${train.numUsers} users, testing on ${test.inputs.numUsers} held-out users\n\n`);
   }
   const { model, seconds } = await fitModel(train, { model: 'ease', l2: opts.l2, threads: opts.threads });
@@ -150,7 +150,7 @@ export function buildProgram(): Command {
   // Usage errors come back as CommanderErrors (subcommands inherit both settings), so main() prints
   // them once, with a cfkit code, instead of commander printing and exiting on its own.
   program.exitOverride().configureOutput({ outputError: () => undefined });
-  program.name('cfkit').description('Collaborative-filtering recommenders: train, evaluate and serve').version(version());
+  program.name('cfkit').description('Collaborative-filtering recommenders: train, evaluate and serve').version(version);
 
   program
     .command('demo')
@@ -240,7 +240,7 @@ export function buildProgram(): Command {
         return;
       }
       const lines = [
-        `cfkit ${version()} on ${process.platform}-${process.arch}, Node ${process.version} (Node-API ${info.napiVersion})`,
+        `cfkit ${version} on ${process.platform}-${process.arch}, Node ${process.version} (Node-API ${info.napiVersion})`,
         `device (auto): ${info.device}${info.reason ? ` — ${info.reason}` : ''}`,
         `BLAS: ${info.cpu.blas} (${info.cpu.blasThreads} threads)`,
         `CPU: ${info.cpu.threads} hardware threads, SIMD ${info.cpu.simd}`,

@@ -4,7 +4,8 @@ import { Interactions } from '../data/interactions';
 import { runNative, RunOptions } from '../job';
 import { native, NativeModelHandle } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
-import { checkTrainingData, commonSections, NativeRecommender } from './recommender';
+import { checkTrainingData, commonSections, itemCounts, NativeRecommender } from './recommender';
+import { buildFromFile } from './model-file';
 
 export interface EASEOptions extends RunOptions {
   /** Ridge strength λ added to diag(XᵀX). Default 500 (a good start for MovieLens-sized data; tune it). */
@@ -41,7 +42,7 @@ export class EASE extends NativeRecommender {
     if (dtype !== 'float32' && dtype !== 'float64') throw new InputError(`dtype must be 'float32' or 'float64'`);
     if (train.numItems > 46340) throw new InputError(`EASE is dense: ${train.numItems} items need ${((train.numItems ** 2 * 4) / 2 ** 30).toFixed(1)} GiB; use SANSA`);
     const handle = await runNative(opts, (job) => native().easeFit(train.csr(), { l2, float64: dtype === 'float64' }, job));
-    return new EASE(handle, train.itemIds, opts.keepHistory === false ? undefined : train, l2, dtype);
+    return new EASE(handle, train.itemIds, opts.keepHistory === false ? undefined : train, l2, dtype).withPopularity(itemCounts(train));
   }
 
   /** A copy of B, row-major items x items: row i holds the weights from input item i. */
@@ -57,13 +58,18 @@ export class EASE extends NativeRecommender {
     return [['weights', this.weights()]];
   }
 
+  /** Loads a EASE model saved by `save()`; a file holding another type of model is E_FORMAT naming it. */
+  static load(path: string): Promise<EASE> {
+    return buildFromFile(path, (file, p) => EASE.fromModelFile(file, p), { type: 'ease', name: 'EASE' });
+  }
+
   /** @internal Rebuilds a model read by load(). */
   static fromModelFile(file: ModelFile, path: string): EASE {
-    const { itemIds, history } = commonSections(file, path);
+    const { itemIds, history, popularity } = commonSections(file, path);
     const w = section(file, 'weights', Float32Array, path);
     const handle = native().easeFromWeights(itemIds.size, w);
     const l2 = Number(file.params.l2);
     const dtype = file.params.dtype === 'float64' ? 'float64' : 'float32';
-    return new EASE(handle, itemIds, history, l2, dtype);
+    return new EASE(handle, itemIds, history, l2, dtype).withPopularity(popularity);
   }
 }

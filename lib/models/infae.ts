@@ -8,7 +8,8 @@ import type { EvalSet } from '../data/split';
 import { runNative, RunOptions } from '../job';
 import { native, NativeModelHandle } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
-import { checkTrainingData, commonSections, NativeRecommender } from './recommender';
+import { checkTrainingData, commonSections, itemCounts, NativeRecommender } from './recommender';
+import { buildFromFile } from './model-file';
 
 /** The λ grid of the ∞-AE paper (selected by validation HR@100). */
 export const INFINITE_AE_LAMBDAS = [0, 1, 5, 20, 50, 100] as const;
@@ -125,7 +126,7 @@ export class InfiniteAE extends NativeRecommender {
       deviceReason,
       bytesNeeded,
     };
-    return new InfiniteAE(res.model, train.itemIds, opts.keepHistory === false ? undefined : train, res.lambda, info);
+    return new InfiniteAE(res.model, train.itemIds, opts.keepHistory === false ? undefined : train, res.lambda, info).withPopularity(itemCounts(train));
   }
 
   /**
@@ -155,14 +156,19 @@ export class InfiniteAE extends NativeRecommender {
     ];
   }
 
+  /** Loads a InfiniteAE model saved by `save()`; a file holding another type of model is E_FORMAT naming it. */
+  static load(path: string): Promise<InfiniteAE> {
+    return buildFromFile(path, (file, p) => InfiniteAE.fromModelFile(file, p), { type: 'infae', name: 'InfiniteAE' });
+  }
+
   /** @internal Rebuilds a model read by load(). */
   static fromModelFile(file: ModelFile, path: string): InfiniteAE {
-    const { itemIds, history } = commonSections(file, path);
+    const { itemIds, history, popularity } = commonSections(file, path);
     const indptr = section(file, 'support.indptr', Int32Array, path);
     const support = { rows: indptr.length - 1, cols: itemIds.size, indptr, indices: section(file, 'support.indices', Int32Array, path), values: section(file, 'support.values', Float32Array, path) };
     const lambda = Number(file.params.lambda);
     if (!Number.isFinite(lambda)) throw new FormatError(`${path}: invalid λ`, { path });
     const handle = native().infaeFromWeights(support, section(file, 'alphaT', Float32Array, path));
-    return new InfiniteAE(handle, itemIds, history, lambda, file.params.info as InfiniteAEFitInfo | undefined);
+    return new InfiniteAE(handle, itemIds, history, lambda, file.params.info as InfiniteAEFitInfo | undefined).withPopularity(popularity);
   }
 }

@@ -1,29 +1,30 @@
-import { FormatError, fromNative } from '../errors';
-import { readModelFile } from '../io/container';
+import { FormatError } from '../errors';
+import type { ModelFile } from '../io/container';
 import { EASE } from './ease';
 import { SANSA } from './sansa';
 import { InfiniteAE } from './infae';
 import { MatrixFactorization } from './mf';
-import type { Recommender } from './recommender';
+import { buildFromFile } from './model-file';
 
-const loaders: Record<string, (file: Awaited<ReturnType<typeof readModelFile>>, path: string) => Recommender> = {
+/** Every model class; `load()` returns one, narrowed by its `type` ('ease', 'sansa', 'infae', 'mf'). */
+export type Model = EASE | SANSA | InfiniteAE | MatrixFactorization;
+
+const loaders: Record<string, (file: ModelFile, path: string) => Model> = {
   ease: (f, p) => EASE.fromModelFile(f, p),
   sansa: (f, p) => SANSA.fromModelFile(f, p),
   infae: (f, p) => InfiniteAE.fromModelFile(f, p),
   mf: (f, p) => MatrixFactorization.fromModelFile(f, p),
 };
 
-/** Loads any model saved by cfkit; the file's type decides the class. Corrupt files give E_FORMAT. */
-export async function load(path: string): Promise<Recommender> {
-  const file = await readModelFile(path);
-  // Own properties only: a type of 'constructor' or 'toString' must not reach Object.prototype.
-  const make = Object.hasOwn(loaders, file.type) ? loaders[file.type] : undefined;
-  if (!make) throw new FormatError(`${path}: unknown model type '${file.type}'`, { path });
-  try {
-    return make(file, path);
-  } catch (err) {
-    const e = fromNative(err);
-    if (e instanceof FormatError) throw e;
-    throw new FormatError(`${path}: ${e.message}`, { path, cause: e });
-  }
+/**
+ * Loads any model saved by cfkit; the file's type decides the class, and `model.type` narrows it.
+ * Corrupt files give E_FORMAT. `EASE.load(path)` and the like accept one type only.
+ */
+export async function load(path: string): Promise<Model> {
+  return buildFromFile(path, (file, p) => {
+    // Own properties only: a type of 'constructor' or 'toString' must not reach Object.prototype.
+    const make = Object.hasOwn(loaders, file.type) ? loaders[file.type] : undefined;
+    if (!make) throw new FormatError(`${p}: unknown model type '${file.type}'`, { path: p });
+    return make(file, p);
+  });
 }

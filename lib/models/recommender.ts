@@ -14,6 +14,12 @@ export interface RecommendOptions extends RunOptions {
   maskInput?: boolean;
   /** Items never to recommend: one list for every row, or one list per row (external item ids). */
   exclude?: readonly ExternalId[] | readonly (readonly ExternalId[])[];
+  /**
+   * Rows with no known items (a visitor with no history) get the most popular training items, with
+   * `exclude` applied, scored by their training counts: 'popular' (default). 'none' leaves them to
+   * the model, which has nothing to go on.
+   */
+  fallback?: 'popular' | 'none';
 }
 
 /** Top-k results for a batch of rows. Rows with fewer than k candidates are padded with -1 / -Infinity. */
@@ -25,6 +31,8 @@ export class Recommendations {
     readonly indices: Int32Array,
     readonly scores: Float32Array,
     private readonly itemIds: IdMap,
+    /** Rows served by the popularity fallback (RecommendOptions.fallback). */
+    readonly fallbackRows: readonly number[] = [],
   ) {}
 
   /** External item ids of row r, best first (padding removed). */
@@ -76,6 +84,13 @@ function checkK(k: number | undefined, numItems: number): number {
   return Math.min(kk, numItems);
 }
 
+/** Training interactions per item: the popularity behind the cold-start fallback. */
+export function itemCounts(data: Interactions): Int32Array {
+  const counts = new Int32Array(data.numItems);
+  for (const i of data.indices) counts[i]++;
+  return counts;
+}
+
 /** CSR rows of item indices from lists of external ids (unknown ids are an E_INPUT error). */
 export function rowsFromIds(lists: readonly (readonly ExternalId[])[], itemIds: IdMap, what: string): CsrArrays {
   const indptr = new Int32Array(lists.length + 1);
@@ -97,6 +112,8 @@ export abstract class NativeRecommender implements Recommender {
   /** Training rows by user, kept so known users can be served by id. */
   readonly history?: Interactions;
   private handle: NativeModelHandle | null;
+  private popularityCounts?: Int32Array;
+  private popularOrder?: Int32Array;
 
   protected constructor(handle: NativeModelHandle, itemIds: IdMap, history?: Interactions) {
     if (handle.numItems() !== itemIds.size) throw new InputError('model and item id map disagree on the number of items');
@@ -142,13 +159,61 @@ export abstract class NativeRecommender implements Recommender {
     return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds);
   }
 
+  /** Training interactions per item (items with no training data count 0); saved with the model. */
+  get popularity(): Int32Array {
+    return (this.popularityCounts ??= this.history ? itemCounts(this.history) : new Int32Array(this.numItems));
+  }
+
+  /** @internal Sets the training counts (fit and load do). */
+  withPopularity(counts: Int32Array | undefined): this {
+    if (counts === undefined) return this;
+    if (counts.length !== this.numItems) throw new InputError('popularity needs one count per item');
+    this.popularityCounts = counts;
+    this.popularOrder = undefined;
+    return this;
+  }
+
+  // Items by training count, most first (ties by index); items never seen in training are left out.
+  private popularItems(): Int32Array {
+    if (!this.popularOrder) {
+      const counts = this.popularity;
+      const seen = Array.from(counts.keys()).filter((i) => counts[i] > 0);
+      this.popularOrder = Int32Array.from(seen.sort((a, b) => counts[b] - counts[a] || a - b));
+    }
+    return this.popularOrder;
+  }
+
+  // Rows without input items take the most popular items not excluded for them.
+  private withFallback(t: NativeTopK, inputs: CsrArrays, exclude: CsrArrays | undefined, opts?: RecommendOptions): Recommendations {
+    const rows: number[] = [];
+    if ((opts?.fallback ?? 'popular') === 'popular') {
+      const order = this.popularItems();
+      const counts = this.popularity;
+      for (let r = 0; r < t.rows; r++) {
+        if (inputs.indptr[r + 1] !== inputs.indptr[r]) continue;
+        const skip = new Set(exclude ? exclude.indices.subarray(exclude.indptr[r], exclude.indptr[r + 1]) : []);
+        let j = 0;
+        for (let q = 0; q < order.length && j < t.k; q++) {
+          if (skip.has(order[q])) continue;
+          t.ids[r * t.k + j] = order[q];
+          t.scores[r * t.k + j++] = counts[order[q]];
+        }
+        for (; j < t.k; j++) t.ids[r * t.k + j] = -1;
+        rows.push(r);
+      }
+    }
+    return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds, rows);
+  }
+
   private async topk(inputs: CsrArrays, opts?: RecommendOptions, users?: Int32Array): Promise<Recommendations> {
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems);
     const exclude = this.excludeRows(opts, inputs.rows);
     const maskInput = opts?.maskInput ?? true;
+    if (opts?.fallback !== undefined && opts.fallback !== 'popular' && opts.fallback !== 'none')
+      throw new InputError(`fallback must be 'popular' or 'none', got ${String(opts.fallback)}`);
     const t = await runNative(opts, (job) => native().recommend(handle, inputs, { k, maskInput, exclude, users }, job));
-    return this.wrap(t);
+    return this.withFallback(t, inputs, exclude, opts);
   }
 
   /** Fold-in: top-k for each row of `inputs` (new or known users), given their items. */
@@ -200,7 +265,7 @@ export abstract class NativeRecommender implements Recommender {
   /** Saves atomically in the cfkit model format (see io/container). */
   async save(file: string): Promise<void> {
     this.nativeHandle();
-    const sections: [string, SectionData | unknown][] = [...this.modelSections(), ['itemIds', this.itemIds.toArray()]];
+    const sections: [string, SectionData | unknown][] = [...this.modelSections(), ['itemIds', this.itemIds.toArray()], ['popularity', this.popularity]];
     if (this.history) {
       sections.push(
         ['history.indptr', this.history.indptr],
@@ -209,12 +274,12 @@ export abstract class NativeRecommender implements Recommender {
         ['history.userIds', this.history.userIds.toArray()],
       );
     }
-    await writeModelFile(file, { type: this.type, cfkitVersion: version(), params: this.params(), meta: { savedAt: new Date().toISOString() } }, sections);
+    await writeModelFile(file, { type: this.type, cfkitVersion: version, params: this.params(), meta: { savedAt: new Date().toISOString() } }, sections);
   }
 }
 
-/** Item ids and optional training history back from a model file. */
-export function commonSections(file: ModelFile, path: string): { itemIds: IdMap; history?: Interactions } {
+/** Item ids, item popularity and optional training history back from a model file. */
+export function commonSections(file: ModelFile, path: string): { itemIds: IdMap; history?: Interactions; popularity?: Int32Array } {
   const ids = file.sections.get('itemIds');
   if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string' || typeof x === 'number'))
     throw new FormatError(`${path}: section 'itemIds' is missing or malformed`, { path });
@@ -224,7 +289,13 @@ export function commonSections(file: ModelFile, path: string): { itemIds: IdMap;
   } catch (err) {
     throw new FormatError(`${path}: ${(err as Error).message}`, { path });
   }
-  if (!file.sections.has('history.indptr')) return { itemIds };
+  let popularity: Int32Array | undefined;
+  if (file.sections.has('popularity')) {  // files written before it was saved have none
+    popularity = section(file, 'popularity', Int32Array, path);
+    if (popularity.length !== itemIds.size || popularity.some((c) => c < 0))
+      throw new FormatError(`${path}: section 'popularity' does not hold one count per item`, { path });
+  }
+  if (!file.sections.has('history.indptr')) return { itemIds, popularity };
   const userIds = file.sections.get('history.userIds');
   if (!Array.isArray(userIds)) throw new FormatError(`${path}: section 'history.userIds' is malformed`, { path });
   try {
@@ -235,7 +306,7 @@ export function commonSections(file: ModelFile, path: string): { itemIds: IdMap;
       userIds: IdMap.from(userIds as ExternalId[]),
       itemIds,
     });
-    return { itemIds, history };
+    return { itemIds, history, popularity };
   } catch (err) {
     if (err instanceof FormatError) throw err;
     throw new FormatError(`${path}: training history is inconsistent: ${(err as Error).message}`, { path });

@@ -4,7 +4,8 @@ import { Interactions } from '../data/interactions';
 import { runNative, RunOptions } from '../job';
 import { CsrArrays, native, NativeModelHandle, NativeSansaOptions, NativeSansaStats } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
-import { checkTrainingData, commonSections, NativeRecommender } from './recommender';
+import { checkTrainingData, commonSections, itemCounts, NativeRecommender } from './recommender';
+import { buildFromFile } from './model-file';
 
 /** The largest float32: SANSA factors in float32, so a larger l2 overflows. */
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -135,7 +136,7 @@ export class SANSA extends NativeRecommender {
       ...stats,
       seconds: { ...stats.seconds, total },
       umrLoss: Array.from(stats.umrLoss),
-    });
+    }).withPopularity(itemCounts(train));
   }
 
   /** Copies of the encoder and decoder CSR arrays. */
@@ -167,9 +168,14 @@ export class SANSA extends NativeRecommender {
     ];
   }
 
+  /** Loads a SANSA model saved by `save()`; a file holding another type of model is E_FORMAT naming it. */
+  static load(path: string): Promise<SANSA> {
+    return buildFromFile(path, (file, p) => SANSA.fromModelFile(file, p), { type: 'sansa', name: 'SANSA' });
+  }
+
   /** @internal Rebuilds a model read by load(). */
   static fromModelFile(file: ModelFile, path: string): SANSA {
-    const { itemIds, history } = commonSections(file, path);
+    const { itemIds, history, popularity } = commonSections(file, path);
     const n = itemIds.size;
     const csr = (name: string): CsrArrays => ({
       rows: n,
@@ -187,6 +193,6 @@ export class SANSA extends NativeRecommender {
     }
     const handle = native().sansaFromWeights(csr('encoder'), csr('decoder'));
     const stats = file.params.stats as SANSAStats | undefined;
-    return new SANSA(handle, itemIds, history, options, stats);
+    return new SANSA(handle, itemIds, history, options, stats).withPopularity(popularity);
   }
 }

@@ -1,5 +1,6 @@
-import { AbortError, DisposedError, EASE, evaluate, holdoutUsers, InputError, Interactions, NumericError, ProgressEvent, syntheticInteractions } from '../../lib';
-import { naiveEase } from '../helpers/data';
+import * as path from 'node:path';
+import { AbortError, DisposedError, EASE, evaluate, holdoutUsers, IdMap, InputError, Interactions, NumericError, ProgressEvent, syntheticInteractions } from '../../lib';
+import { naiveEase, tmpDir } from '../helpers/data';
 
 const small = syntheticInteractions({ users: 300, items: 60, meanInteractions: 10, clusters: 4, seed: 11 });
 
@@ -132,6 +133,33 @@ describe('EASE', () => {
       expect(at).toBeGreaterThanOrEqual(0);
       expect(seen.slice(at + 1).some((e) => e.stage === 'weights' || (stage === 'factorize' && e.stage === 'invert'))).toBe(false);
     }
+  });
+
+  test('rows with no known items get the most popular training items, filters applied, counted by hand', async () => {
+    // item counts: a 3, b 2, c 2, d 1, e 0 (declared, never seen); ties go by index
+    const train = Interactions.fromArrays(
+      { users: ['u1', 'u1', 'u2', 'u2', 'u3', 'u3', 'u4', 'u4'], items: ['a', 'b', 'a', 'c', 'a', 'b', 'c', 'd'] },
+      { itemIds: IdMap.from(['a', 'b', 'c', 'd', 'e']) },
+    );
+    const m = await EASE.fit(train, { l2: 1 });
+    expect(Array.from(m.popularity)).toEqual([3, 2, 2, 1, 0]);
+    const r = await m.recommendItems([[], ['a'], []], { k: 4, exclude: [['b'], [], []] });
+    expect(r.fallbackRows).toEqual([0, 2]);
+    expect(r.items(0)).toEqual(['a', 'c', 'd']); // b excluded, e never seen: fewer than k
+    expect(r.scoresOf(0)).toEqual([3, 2, 1]);
+    expect(r.items(2)).toEqual(['a', 'b', 'c', 'd']);
+    expect(r.items(1)).not.toContain('a'); // a row with items is the model's
+    const none = await m.recommendItems([[]], { k: 2, fallback: 'none' });
+    expect(none.fallbackRows).toEqual([]);
+    await expect(m.recommendItems([[]], { fallback: 'trending' as 'none' })).rejects.toBeInstanceOf(InputError);
+    // saved with the model, also without history
+    const file = path.join(tmpDir(), 'pop.cfk');
+    const lean = await EASE.fit(train, { l2: 1, keepHistory: false });
+    await lean.save(file);
+    const again = await EASE.load(file);
+    expect(Array.from(again.popularity)).toEqual([3, 2, 2, 1, 0]);
+    expect((await again.recommendItems([[]], { k: 2 })).items(0)).toEqual(['a', 'b']);
+    for (const x of [m, lean, again]) x.dispose();
   });
 
   test('the event loop keeps running during a fit', async () => {

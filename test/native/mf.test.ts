@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { AbortError, backendInfo, DeviceError, InputError, load, MatrixFactorization, ProgressEvent } from '../../lib';
+import { AbortError, backendInfo, DeviceError, InputError, Interactions, load, MatrixFactorization, ProgressEvent } from '../../lib';
 import { tmpDir } from '../helpers/data';
 import { lowRank } from '../helpers/ratings';
 
@@ -86,6 +86,27 @@ describe('MatrixFactorization', () => {
     expect((await again.recommendUsers([7], { k: 5 })).toArray()).toEqual(known.toArray());
     m.dispose();
     again.dispose();
+  });
+
+  test('userFactors and itemFactors give P and Q with their ids, and p·q + μ is the prediction', async () => {
+    const m = await MatrixFactorization.fit(train, { ...opts, epochs: 10 });
+    const users = m.userFactors(), items = m.itemFactors();
+    expect(users.dimensions).toBe(16);
+    expect(users.ids).toEqual(train.userIds.toArray());
+    expect(items.ids).toEqual(train.itemIds.toArray());
+    expect(users.factors).toHaveLength(train.numUsers * 16);
+    expect(items.factors).toHaveLength(train.numItems * 16);
+    const [u, i] = [7, 11];
+    let dot = 0;
+    for (let d = 0; d < 16; d++) dot += users.factors[u * 16 + d] * items.factors[i * 16 + d];
+    expect(m.predict([users.ids[u]], [items.ids[i]])[0]).toBeCloseTo(dot + m.info!.mean, 4);
+    m.dispose();
+  });
+
+  test('data whose ratings are all equal looks implicit: E_INPUT pointing to EASE or SANSA', async () => {
+    const implicit = Interactions.fromArrays({ users: [0, 0, 1, 2], items: [0, 1, 1, 2], values: [1, 1, 1, 1] });
+    await expect(MatrixFactorization.fit(implicit, opts)).rejects.toThrow(/looks implicit.*EASE or SANSA/);
+    await expect(MatrixFactorization.fit(implicit, opts)).rejects.toBeInstanceOf(InputError);
   });
 
   test('bad input is E_INPUT; devices are explicit', async () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EASE, FormatError, IOError, load, syntheticInteractions } from '../../lib';
+import { EASE, FormatError, InfiniteAE, IOError, load, MatrixFactorization, SANSA, syntheticInteractions, version } from '../../lib';
 import { writeModelFile } from '../../lib/io/container';
 import { tmpDir } from '../helpers/data';
 
@@ -30,6 +30,20 @@ describe('save / load', () => {
     expect(b.toArray()).toEqual(a.toArray());
     again.dispose();
     m.dispose();
+  });
+
+  test('load() narrows by type; EASE.load and the like accept only their own type, naming the one found', async () => {
+    const any = await load(file);
+    if (any.type !== 'ease') throw new Error(`expected an EASE file, got ${any.type}`);
+    expect(any.weights()).toHaveLength(40 * 40); // compiles only because .type narrowed the union to EASE
+    any.dispose();
+    const typed = await EASE.load(file);
+    expect(typed).toBeInstanceOf(EASE);
+    typed.dispose();
+    await expect(SANSA.load(file)).rejects.toMatchObject({ code: 'E_FORMAT', message: expect.stringMatching(/holds a 'ease' model, not SANSA/) });
+    await expect(MatrixFactorization.load(file)).rejects.toBeInstanceOf(FormatError);
+    await expect(InfiniteAE.load(file)).rejects.toBeInstanceOf(FormatError);
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   test('no temporary files are left behind and an existing file is replaced whole', async () => {
