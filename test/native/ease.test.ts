@@ -200,3 +200,16 @@ describe('EASE', () => {
     await expect(EASE.fit(rankDeficient, { l2: 0 })).rejects.toBeInstanceOf(NumericError);
   });
 });
+
+describe('threads for serving', () => {
+  test('a batch of at most SINGLE_THREAD_ROWS rows runs on one thread unless threads is given', async () => {
+    const { servingThreads, SINGLE_THREAD_ROWS } = await import('../../lib/models/recommender');
+    expect(SINGLE_THREAD_ROWS).toBe(2);
+    expect([1, 2, 3, 100].map((rows) => servingThreads(rows, undefined))).toEqual([1, 1, undefined, undefined]);
+    expect(servingThreads(1, 4)).toBe(4);
+    const m = await EASE.fit(small, { l2: 10 });
+    await expect(m.recommendUsers([0], { k: 3, threads: 0 })).rejects.toBeInstanceOf(InputError); // still validated
+    expect((await m.recommendUsers([0, 1], { k: 3 })).rows).toBe(2);
+    m.dispose();
+  });
+});
