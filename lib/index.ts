@@ -23,7 +23,9 @@ export { InfiniteAE, INFINITE_AE_LAMBDAS, infiniteAEBytes } from './models/infae
 export type { InfiniteAEOptions, InfiniteAEFitInfo } from './models/infae';
 export type { SANSAOptions, SANSAStats, SANSAWeights, UMROptions, ICFOptions } from './models/sansa';
 export { Recommendations } from './models/recommender';
+export { ItemFilter } from './models/item-filter';
 export type { Recommender, RecommendOptions } from './models/recommender';
+export type { ItemSelection } from './models/request';
 export { load } from './models/load';
 export type { Model } from './models/load';
 export { backendInfo, resolveDevice } from './backend';

@@ -89,6 +89,19 @@ export interface NativeSansaOptions {
   maxRestarts: number;
 }
 
+/** Opaque handle on a native item bitset. */
+export type NativeItemFilter = { readonly __brand: 'NativeItemFilter' };
+
+/** k and the filters of a recommend call: per-row lists as CSR rows, shared sets as bitsets. */
+export interface NativeFilterOptions {
+  k: number;
+  exclude?: CsrArrays;
+  include?: CsrArrays;
+  excludeFilter?: NativeItemFilter;
+  includeFilter?: NativeItemFilter;
+  minScore?: number;
+}
+
 export interface NativeTopK {
   rows: number;
   k: number;
@@ -156,18 +169,10 @@ export interface NativeBinding {
   mfPredict(model: NativeModelHandle, users: Int32Array, items: Int32Array): Float32Array;
   fixedScores(scores: Float32Array, rows: number, items: number): NativeModelHandle;
   score(model: NativeModelHandle, inputs: CsrArrays, job: NativeJobOptions, users?: Int32Array): Promise<Float32Array>;
-  recommend(
-    model: NativeModelHandle,
-    inputs: CsrArrays,
-    opts: { k: number; maskInput: boolean; exclude?: CsrArrays; users?: Int32Array },
-    job: NativeJobOptions,
-  ): Promise<NativeTopK>;
-  similarItems(
-    model: NativeModelHandle,
-    items: Int32Array,
-    opts: { k: number; exclude?: CsrArrays },
-    job: NativeJobOptions,
-  ): Promise<NativeTopK>;
+  recommend(model: NativeModelHandle, inputs: CsrArrays, opts: NativeFilterOptions & { maskInput: boolean; users?: Int32Array }, job: NativeJobOptions): Promise<NativeTopK>;
+  similarItems(model: NativeModelHandle, items: Int32Array, opts: NativeFilterOptions, job: NativeJobOptions): Promise<NativeTopK>;
+  /** A native bitset of the given item indices, freed by the GC. */
+  itemFilter(numItems: number, items: Int32Array): NativeItemFilter;
   evaluate(
     model: NativeModelHandle,
     inputs: CsrArrays,

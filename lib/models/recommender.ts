@@ -5,6 +5,8 @@ import { Interactions } from '../data/interactions';
 import { runNative, RunOptions } from '../job';
 import { CsrArrays, native, NativeModelHandle, NativeTopK } from '../native';
 import { ModelFile, section, SectionData, writeModelFile } from '../io/container';
+import { unknownPolicy } from './item-filter';
+import { Filters, ItemSelection, resolveFilters, rowsFromIds, UnknownTally } from './request';
 import { version } from '../version';
 
 export interface RecommendOptions extends RunOptions {
@@ -12,8 +14,18 @@ export interface RecommendOptions extends RunOptions {
   k?: number;
   /** Never recommend a row's own input items. Default true. */
   maskInput?: boolean;
-  /** Items never to recommend: one list for every row, or one list per row (external item ids). */
-  exclude?: readonly ExternalId[] | readonly (readonly ExternalId[])[];
+  /** Items never to recommend: one list for every row, one list per row (external item ids), or an ItemFilter. */
+  exclude?: ItemSelection;
+  /** The only items to recommend (candidates): one list for every row, one list per row, or an ItemFilter. */
+  include?: ItemSelection;
+  /** Drop items that score below this. Fallback rows are scored by training counts and ignore it. */
+  minScore?: number;
+  /**
+   * 'error' (default): an unknown user or item id is E_INPUT naming it and its position. 'ignore':
+   * unknown items are dropped from every list, and a row for an unknown user (or query item) is
+   * served as a visitor with no history; the result lists them (unknownRows, unknownIds).
+   */
+  unknown?: 'error' | 'ignore';
   /**
    * Rows with no known items (a visitor with no history) get the most popular training items, with
    * `exclude` applied, scored by their training counts: 'popular' (default). 'none' leaves them to
@@ -33,6 +45,10 @@ export class Recommendations {
     private readonly itemIds: IdMap,
     /** Rows served by the popularity fallback (RecommendOptions.fallback). */
     readonly fallbackRows: readonly number[] = [],
+    /** Rows whose user (or query item) was unknown, with `unknown: 'ignore'`. */
+    readonly unknownRows: readonly number[] = [],
+    /** Item ids dropped as unknown from the call's lists, with `unknown: 'ignore'`. */
+    readonly unknownIds = 0,
   ) {}
 
   /** External item ids of row r, best first (padding removed). */
@@ -104,18 +120,17 @@ export function itemCounts(data: Interactions): Int32Array {
   return counts;
 }
 
-/** CSR rows of item indices from lists of external ids (unknown ids are an E_INPUT error). */
-export function rowsFromIds(lists: readonly (readonly ExternalId[])[], itemIds: IdMap, what: string): CsrArrays {
-  const indptr = new Int32Array(lists.length + 1);
-  const idx: number[] = [];
-  lists.forEach((list, r) => {
-    if (!Array.isArray(list)) throw new InputError(`${what} row ${r} must be an array of item ids`);
-    const set = new Set<number>();
-    for (const id of list) set.add(itemIds.require(id, 'item'));
-    idx.push(...Array.from(set).sort((a, b) => a - b));
-    indptr[r + 1] = idx.length;
-  });
-  return { rows: lists.length, cols: itemIds.size, indptr, indices: Int32Array.from(idx) };
+/** CSR rows with the given rows emptied (unknown users, served by the fallback). */
+function withEmptyRows(csr: CsrArrays, empty: Set<number>): CsrArrays {
+  const indptr = new Int32Array(csr.rows + 1);
+  const kept: number[] = [];
+  for (let r = 0; r < csr.rows; r++) {
+    if (!empty.has(r)) for (let p = csr.indptr[r]; p < csr.indptr[r + 1]; p++) kept.push(p);
+    indptr[r + 1] = kept.length;
+  }
+  const indices = Int32Array.from(kept, (p) => csr.indices[p]);
+  const values = csr.values ? Float32Array.from(kept, (p) => csr.values![p]) : undefined;
+  return { rows: csr.rows, cols: csr.cols, indptr, indices, values };
 }
 
 /** Shared behaviour of models whose parameters live in the addon. */
@@ -158,20 +173,6 @@ export abstract class NativeRecommender implements Recommender {
     this.dispose();
   }
 
-  private excludeRows(opts: RecommendOptions | undefined, rows: number): CsrArrays | undefined {
-    const ex = opts?.exclude;
-    if (ex === undefined) return undefined;
-    if (!Array.isArray(ex)) throw new InputError('exclude must be an array of item ids or an array of such arrays');
-    const perRow = ex.length > 0 && Array.isArray(ex[0]);
-    if (perRow && ex.length !== rows) throw new InputError(`exclude has ${ex.length} rows but there are ${rows} rows to recommend for`);
-    const lists = perRow ? (ex as readonly (readonly ExternalId[])[]) : Array.from({ length: rows }, () => ex as readonly ExternalId[]);
-    return rowsFromIds(lists, this.itemIds, 'exclude');
-  }
-
-  private wrap(t: NativeTopK): Recommendations {
-    return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds);
-  }
-
   /** Training interactions per item (items with no training data count 0); saved with the model. */
   get popularity(): Int32Array {
     return (this.popularityCounts ??= this.history ? itemCounts(this.history) : new Int32Array(this.numItems));
@@ -196,60 +197,104 @@ export abstract class NativeRecommender implements Recommender {
     return this.popularOrder;
   }
 
-  // Rows without input items take the most popular items not excluded for them.
-  private withFallback(t: NativeTopK, inputs: CsrArrays, exclude: CsrArrays | undefined, opts?: RecommendOptions): Recommendations {
-    const rows: number[] = [];
-    if ((opts?.fallback ?? 'popular') === 'popular') {
-      const order = this.popularItems();
-      const counts = this.popularity;
-      for (let r = 0; r < t.rows; r++) {
-        if (inputs.indptr[r + 1] !== inputs.indptr[r]) continue;
-        const skip = new Set(exclude ? exclude.indices.subarray(exclude.indptr[r], exclude.indptr[r + 1]) : []);
-        let j = 0;
-        for (let q = 0; q < order.length && j < t.k; q++) {
-          if (skip.has(order[q])) continue;
-          t.ids[r * t.k + j] = order[q];
-          t.scores[r * t.k + j++] = counts[order[q]];
-        }
-        for (; j < t.k; j++) t.ids[r * t.k + j] = -1;
-        rows.push(r);
+  /**
+   * Runs one top-k call and finishes its rows: `empty[r]` marks rows with nothing to go on (no known
+   * items, or an unknown user or query item), which get the popular items the filters allow, or
+   * nothing with fallback 'none'.
+   */
+  private async finish(
+    call: (k: number, filters: Filters) => Promise<NativeTopK>,
+    rows: number,
+    empty: (r: number) => boolean,
+    unknownRows: number[],
+    tally: UnknownTally,
+    opts: RecommendOptions | undefined,
+    k: number,
+  ): Promise<Recommendations> {
+    const fallback = opts?.fallback ?? 'popular';
+    if (fallback !== 'popular' && fallback !== 'none') throw new InputError(`fallback must be 'popular' or 'none', got ${String(fallback)}`);
+    const filters = resolveFilters(opts, rows, this.itemIds, tally);
+    const t = await call(k, filters);
+    const served: number[] = [];
+    const order = fallback === 'popular' ? this.popularItems() : new Int32Array(0);
+    const counts = this.popularity;
+    for (let r = 0; r < t.rows; r++) {
+      if (!empty(r)) continue;
+      let j = 0;
+      for (let q = 0; q < order.length && j < t.k; q++) {
+        if (!filters.allows(r, order[q])) continue;
+        t.ids[r * t.k + j] = order[q];
+        t.scores[r * t.k + j++] = counts[order[q]];
       }
+      for (; j < t.k; j++) t.ids[r * t.k + j] = -1;
+      if (fallback === 'popular') served.push(r);
     }
-    return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds, rows);
+    return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds, served, unknownRows, tally.ids);
   }
 
-  private async topk(inputs: CsrArrays, opts?: RecommendOptions, users?: Int32Array): Promise<Recommendations> {
+  private async topk(inputs: CsrArrays, opts: RecommendOptions | undefined, tally: UnknownTally, unknownRows: number[] = [], users?: Int32Array): Promise<Recommendations> {
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems);
-    const exclude = this.excludeRows(opts, inputs.rows);
     const maskInput = opts?.maskInput ?? true;
-    if (opts?.fallback !== undefined && opts.fallback !== 'popular' && opts.fallback !== 'none')
-      throw new InputError(`fallback must be 'popular' or 'none', got ${String(opts.fallback)}`);
     const run = { ...opts, threads: servingThreads(inputs.rows, opts?.threads) };
-    const t = await runNative(run, (job) => native().recommend(handle, inputs, { k, maskInput, exclude, users }, job));
-    return this.withFallback(t, inputs, exclude, opts);
+    const unknown = new Set(unknownRows);
+    return this.finish(
+      (kk, f) => runNative(run, (job) => native().recommend(handle, inputs, { k: kk, maskInput, users, ...f.native }, job)),
+      inputs.rows,
+      (r) => unknown.has(r) || inputs.indptr[r + 1] === inputs.indptr[r],
+      unknownRows,
+      tally,
+      opts,
+      k,
+    );
   }
 
   /** Fold-in: top-k for each row of `inputs` (new or known users), given their items. */
   async recommend(inputs: Interactions, opts?: RecommendOptions): Promise<Recommendations> {
     if (!(inputs instanceof Interactions)) throw new InputError('inputs must be Interactions');
-    const aligned = inputs.itemIds === this.itemIds ? inputs : inputs.alignItems(this.itemIds).data;
-    return this.topk(aligned.csr(), opts);
+    const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
+    let aligned = inputs;
+    if (inputs.itemIds !== this.itemIds) {
+      const a = inputs.alignItems(this.itemIds);
+      if (a.droppedInteractions > 0 && !tally.ignore) {
+        const p = Array.from(inputs.indices).findIndex((i) => this.itemIds.index(inputs.itemIds.id(i)) === undefined);
+        const row = inputs.indptr.findIndex((end) => end > p) - 1;
+        throw new InputError(`unknown item id ${JSON.stringify(inputs.itemIds.id(inputs.indices[p]))} in inputs row ${row} (unknown: 'ignore' drops such items)`);
+      }
+      tally.ids += a.droppedInteractions;
+      aligned = a.data;
+    }
+    return this.topk(aligned.csr(), opts, tally);
   }
 
-  /** Top-k for users seen in training, by external user id, from their training history. */
+  /**
+   * Top-k for users seen in training, by external user id, from their training history. With
+   * `unknown: 'ignore'`, an unknown user's row is served as a visitor with no history.
+   */
   async recommendUsers(users: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations> {
     if (!Array.isArray(users)) throw new InputError('users must be an array of user ids');
     if (!this.history) throw new InputError('this model was saved without training history; use recommendItems() with each user\'s items');
-    const rows = users.map((u) => this.history!.userIds.require(u, 'user'));
-    // Models with per-user parameters (MF) score these rows by their learned user vectors.
-    return this.topk(this.history.selectUsers(rows).csr(), opts, Int32Array.from(rows));
+    const history = this.history;
+    const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
+    const rows = users.map((u, pos) => {
+      const i = history.userIds.index(u);
+      if (i === undefined && !tally.ignore) throw new InputError(`unknown user id ${JSON.stringify(u)} at users[${pos}]`);
+      return i ?? -1;
+    });
+    const unknownRows = rows.flatMap((row, r) => (row < 0 ? [r] : []));
+    // Unknown rows are empty: the fallback serves them. Models with per-user parameters (MF) score
+    // the others by their learned user vectors.
+    const known = rows.map((row) => Math.max(row, 0));
+    const csr = history.selectUsers(known).csr();
+    const inputs = unknownRows.length ? withEmptyRows(csr, new Set(unknownRows)) : csr;
+    return this.topk(inputs, opts, tally, unknownRows, Int32Array.from(known));
   }
 
   /** Top-k for new users, each given as a list of external item ids. */
   async recommendItems(itemLists: readonly (readonly ExternalId[])[], opts?: RecommendOptions): Promise<Recommendations> {
     if (!Array.isArray(itemLists)) throw new InputError('itemLists must be an array of arrays of item ids');
-    return this.topk(rowsFromIds(itemLists, this.itemIds, 'itemLists'), opts);
+    const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
+    return this.topk(rowsFromIds(itemLists, this.itemIds, 'itemLists', tally), opts, tally);
   }
 
   /** The k items most similar to each given item by the model's item-item relation. */
@@ -257,11 +302,25 @@ export abstract class NativeRecommender implements Recommender {
     if (!Array.isArray(items)) throw new InputError('items must be an array of item ids');
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems - 1 || 1);
-    const idx = Int32Array.from(items, (id) => this.itemIds.require(id, 'item'));
-    const exclude = this.excludeRows(opts, idx.length);
+    const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
+    const idx = items.map((id, pos) => {
+      const i = this.itemIds.index(id);
+      if (i === undefined && !tally.ignore) throw new InputError(`unknown item id ${JSON.stringify(id)} at items[${pos}]`);
+      return i ?? -1;
+    });
+    const unknownRows = idx.flatMap((i, r) => (i < 0 ? [r] : []));
+    const query = Int32Array.from(idx, (i) => Math.max(i, 0));
     const run = { ...opts, threads: servingThreads(idx.length, opts?.threads) };
-    const t = await runNative(run, (job) => native().similarItems(handle, idx, { k, exclude }, job));
-    return this.wrap(t);
+    const unknown = new Set(unknownRows);
+    return this.finish(
+      (kk, f) => runNative(run, (job) => native().similarItems(handle, query, { k: kk, ...f.native }, job)),
+      idx.length,
+      (r) => unknown.has(r),
+      unknownRows,
+      tally,
+      opts,
+      k,
+    );
   }
 
   /** Dense scores (rows x items, row-major) for each row of `inputs`; for small batches. */

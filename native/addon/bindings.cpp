@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <limits>
 #include <memory>
 
 #include "common/parallel.hpp"
@@ -43,6 +44,47 @@ std::shared_ptr<std::vector<int32_t>> row_users(const Napi::Value& v, const cfki
   for (int32_t u : *users)
     if (u < 0 || u >= n) fail(ErrorCode::Input, "user index " + std::to_string(u) + " out of range [0, " + std::to_string(n) + ")");
   return users;
+}
+
+using SharedBitset = std::shared_ptr<const cfkit::ItemBitset>;
+
+// itemFilter(numItems, items: Int32Array) -> an opaque handle on a native bitset of those items,
+// freed by the GC. Built once, passed to many recommend calls.
+Napi::Value item_filter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    const int64_t n = int_arg(info[0], "numItems", 1, INT32_MAX);
+    std::vector<int32_t> items = vector_from_typed<int32_t>(info[1], "items");
+    auto bits = std::make_shared<cfkit::ItemBitset>(n);
+    for (int32_t i : items) {
+      if (i < 0 || i >= n) fail(ErrorCode::Input, "filter item index " + std::to_string(i) + " out of range");
+      bits->set(i);
+    }
+    auto* holder = new SharedBitset(std::move(bits));
+    return Napi::External<SharedBitset>::New(env, holder, [](Napi::Env, SharedBitset* h) { delete h; });
+  });
+}
+
+// A recommend call's filters; the holders keep the parts alive while the job runs.
+struct FilterArgs {
+  std::shared_ptr<cfkit::Csr> exclude, include;
+  SharedBitset exclude_all, include_all;
+  float min_score = -std::numeric_limits<float>::infinity();
+  cfkit::RecommendFilters view() const { return {exclude.get(), exclude_all.get(), include.get(), include_all.get(), min_score}; }
+};
+
+FilterArgs filters_from_js(const Napi::Object& o) {
+  FilterArgs f;
+  auto bitset = [](const Napi::Value& v, const char* what) -> SharedBitset {
+    if (!v.IsExternal()) fail(ErrorCode::Input, std::string(what) + " must be an ItemFilter");
+    return *v.As<Napi::External<SharedBitset>>().Data();
+  };
+  if (o.Get("exclude").IsObject()) f.exclude = std::make_shared<cfkit::Csr>(csr_from_js(o.Get("exclude"), "exclude"));
+  if (o.Get("include").IsObject()) f.include = std::make_shared<cfkit::Csr>(csr_from_js(o.Get("include"), "include"));
+  if (!o.Get("excludeFilter").IsUndefined()) f.exclude_all = bitset(o.Get("excludeFilter"), "excludeFilter");
+  if (!o.Get("includeFilter").IsUndefined()) f.include_all = bitset(o.Get("includeFilter"), "includeFilter");
+  if (o.Get("minScore").IsNumber()) f.min_score = static_cast<float>(o.Get("minScore").As<Napi::Number>().DoubleValue());
+  return f;
 }
 
 Napi::Object topk_to_js(Napi::Env env, const cfkit::TopK& t) {
@@ -450,14 +492,13 @@ Napi::Value recommend(const Napi::CallbackInfo& info) {
     Napi::Object o = info[2].As<Napi::Object>();
     int k = static_cast<int>(int_arg(o.Get("k"), "k", 1, 1 << 20));
     bool mask = bool_field(o, "maskInput", true);
-    std::shared_ptr<cfkit::Csr> exclude;
-    if (o.Get("exclude").IsObject()) exclude = std::make_shared<cfkit::Csr>(csr_from_js(o.Get("exclude"), "exclude"));
+    const FilterArgs filters = filters_from_js(o);
     auto users = row_users(o.Get("users"), *model, x->rows);
     auto out = std::make_shared<cfkit::TopK>();
     return start_job(
         env, "cfkit.recommend", job_options(info[3]),
-        [model, x, k, mask, exclude, users, out](cfkit::TrainContext& ctx) {
-          *out = cfkit::recommend(*model, *x, k, mask, exclude.get(), ctx, users ? users->data() : nullptr);
+        [model, x, k, mask, filters, users, out](cfkit::TrainContext& ctx) {
+          *out = cfkit::recommend(*model, *x, k, mask, filters.view(), ctx, users ? users->data() : nullptr);
         },
         [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); });
   });
@@ -471,13 +512,12 @@ Napi::Value similar_items(const Napi::CallbackInfo& info) {
     auto items = std::make_shared<std::vector<int32_t>>(vector_from_typed<int32_t>(info[1], "items"));
     Napi::Object o = info[2].As<Napi::Object>();
     int k = static_cast<int>(int_arg(o.Get("k"), "k", 1, 1 << 20));
-    std::shared_ptr<cfkit::Csr> exclude;
-    if (o.Get("exclude").IsObject()) exclude = std::make_shared<cfkit::Csr>(csr_from_js(o.Get("exclude"), "exclude"));
+    const FilterArgs filters = filters_from_js(o);
     auto out = std::make_shared<cfkit::TopK>();
     return start_job(
         env, "cfkit.similarItems", job_options(info[3]),
-        [model, items, k, exclude, out](cfkit::TrainContext& ctx) {
-          *out = cfkit::similar_items(*model, *items, k, exclude.get(), ctx);
+        [model, items, k, filters, out](cfkit::TrainContext& ctx) {
+          *out = cfkit::similar_items(*model, *items, k, filters.view(), ctx);
         },
         [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); });
   });
@@ -559,6 +599,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("fixedScores", Napi::Function::New(env, fixed_scores, "fixedScores"));
   exports.Set("score", Napi::Function::New(env, score, "score"));
   exports.Set("recommend", Napi::Function::New(env, recommend, "recommend"));
+  exports.Set("itemFilter", Napi::Function::New(env, item_filter, "itemFilter"));
   exports.Set("similarItems", Napi::Function::New(env, similar_items, "similarItems"));
   exports.Set("evaluate", Napi::Function::New(env, evaluate, "evaluate"));
   exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));

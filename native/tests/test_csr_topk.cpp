@@ -56,3 +56,28 @@ TEST(topk_never_returns_masked_items_when_short) {
   n = topk_row(s, 3, 3, mask, ids, sc);
   CHECK(n == 3 && ids[0] == 0);
 }
+
+TEST(topk_filters_keep_only_allowed_unblocked_items_above_the_least_score_and_fill_k) {
+  // scores by item: 0.9 0.8 0.7 0.6 0.5 0.4 0.3 0.2 0.1 0.0
+  float s[10];
+  for (int i = 0; i < 10; ++i) s[i] = 0.9f - 0.1f * float(i);
+  ItemMask mask(10);
+  mask.next_row();
+  mask.set(1);
+  ItemBitset allowed(10), blocked(10);
+  for (int i : {0, 1, 2, 3, 5, 7, 8}) allowed.set(i);
+  blocked.set(2);
+  CHECK(allowed.count() == 7);
+  int32_t ids[3];
+  float sc[3];
+  // allowed and not masked or blocked: 0, 3, 5, 7, 8 -> the best three
+  int n = topk_row(s, 10, 3, mask, ids, sc, {&allowed, &blocked});
+  CHECK(n == 3 && ids[0] == 0 && ids[1] == 3 && ids[2] == 5);
+  // a least score of 0.35 leaves 0 and 3 and 5 (0.4); 0.45 leaves two, padded with -1
+  n = topk_row(s, 10, 3, mask, ids, sc, {&allowed, &blocked, 0.45f});
+  CHECK(n == 2 && ids[0] == 0 && ids[1] == 3 && ids[2] == -1);
+  // over a candidate list: only those, with the same filters
+  const int32_t candidates[4] = {9, 8, 2, 1};
+  n = topk_among(s, candidates, 4, 3, mask, ids, sc, {nullptr, &blocked});
+  CHECK(n == 2 && ids[0] == 8 && ids[1] == 9 && ids[2] == -1);
+}

@@ -59,7 +59,7 @@ TEST(infae_device_score_hook_serves_recommend) {
   InfAeFitOptions o;
   o.lambdas = {3.0};
   InfAeFitResult r = fit_infae(x, o, nullptr, nullptr, ctx);
-  const TopK cpu = recommend(*r.model, x, 5, true, nullptr, ctx, nullptr);
+  const TopK cpu = recommend(*r.model, x, 5, true, {}, ctx, nullptr);
   Buffer<float> alpha_copy(r.model->alpha_t().size());
   std::copy(r.model->alpha_t().data(), r.model->alpha_t().data() + alpha_copy.size(), alpha_copy.data());
   auto twin = std::make_shared<InfAeModel>(x, std::move(alpha_copy));
@@ -69,7 +69,7 @@ TEST(infae_device_score_hook_serves_recommend) {
     twin->score(in, nullptr, b, e, out);
   });
   CHECK(r.model->scores_on_device());
-  const TopK dev = recommend(*r.model, x, 5, true, nullptr, ctx, nullptr);
+  const TopK dev = recommend(*r.model, x, 5, true, {}, ctx, nullptr);
   CHECK(*calls == x.rows);
   CHECK(dev.ids == cpu.ids);
   CHECK(dev.scores == cpu.scores);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <string>
 
 #include "common/parallel.hpp"
@@ -14,12 +15,36 @@ int64_t score_batch_rows(int64_t n_items, int threads) {
   return std::max<int64_t>(1, std::min<int64_t>(4096, per_thread)) * std::max(threads, 1);
 }
 
-TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, const Csr* exclude, TrainContext& ctx,
+namespace {
+
+void check_filters(const RecommendFilters& f, int64_t rows, int64_t n) {
+  require(!f.exclude || (f.exclude->rows == rows && f.exclude->cols == n), "exclude must have one row per query row");
+  require(!f.include || (f.include->rows == rows && f.include->cols == n), "include must have one row per query row");
+  require(!f.exclude_all || f.exclude_all->size() == n, "the exclude filter is for another number of items");
+  require(!f.include_all || f.include_all->size() == n, "the include filter is for another number of items");
+  require(!std::isnan(f.min_score), "minScore must not be NaN");
+}
+
+// One row's top k from its dense scores: the row's exclusions go into `mask` (already advanced).
+void filtered_topk(const float* scores, int64_t n, int64_t r, int k, ItemMask& mask, const RecommendFilters& f, int32_t* ids,
+                   float* out) {
+  if (f.exclude)
+    for (int64_t p = f.exclude->indptr[r]; p < f.exclude->indptr[r + 1]; ++p) mask.set(f.exclude->indices[p]);
+  const TopKFilter tf{f.include_all, f.exclude_all, f.min_score};
+  if (f.include)
+    topk_among(scores, f.include->indices.data() + f.include->indptr[r], f.include->row_size(r), k, mask, ids, out, tf);
+  else
+    topk_row(scores, n, k, mask, ids, out, tf);
+}
+
+}  // namespace
+
+TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, const RecommendFilters& filters, TrainContext& ctx,
                const int32_t* row_users) {
   const int64_t n = model.num_items();
   require(k >= 1, "k must be at least 1");
   require(inputs.cols == n, "inputs have " + std::to_string(inputs.cols) + " items but the model has " + std::to_string(n));
-  require(!exclude || (exclude->rows == inputs.rows && exclude->cols == n), "exclude must have one row per input row");
+  check_filters(filters, inputs.rows, n);
   TopK out;
   out.rows = inputs.rows;
   out.k = k;
@@ -36,16 +61,14 @@ TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, co
       mask.next_row();
       if (mask_input)
         for (int64_t p = inputs.indptr[r]; p < inputs.indptr[r + 1]; ++p) mask.set(inputs.indices[p]);
-      if (exclude)
-        for (int64_t p = exclude->indptr[r]; p < exclude->indptr[r + 1]; ++p) mask.set(exclude->indices[p]);
-      topk_row(buf.data() + (r - b) * n, n, k, mask, &out.ids[r * k], &out.scores[r * k]);
+      filtered_topk(buf.data() + (r - b) * n, n, r, k, mask, filters, &out.ids[r * k], &out.scores[r * k]);
     }
   });
   ctx.check_abort();
   return out;
 }
 
-TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k, const Csr* exclude,
+TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k, const RecommendFilters& filters,
                    TrainContext& ctx) {
   const int64_t n = model.num_items();
   require(k >= 1, "k must be at least 1");
@@ -55,6 +78,7 @@ TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k,
   out.ids.assign(out.rows * k, -1);
   out.scores.assign(out.rows * k, 0.f);
   for (int32_t it : items) require(it >= 0 && it < n, "item index out of range");
+  check_filters(filters, out.rows, n);
   parallel_chunks(out.rows, 16, ctx.threads(), [&](int64_t b, int64_t e, int) {
     std::vector<float> row(n);
     ItemMask mask(n);
@@ -63,9 +87,7 @@ TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k,
       model.item_similarity(items[r], row.data());
       mask.next_row();
       mask.set(items[r]);
-      if (exclude)
-        for (int64_t p = exclude->indptr[r]; p < exclude->indptr[r + 1]; ++p) mask.set(exclude->indices[p]);
-      topk_row(row.data(), n, k, mask, &out.ids[r * k], &out.scores[r * k]);
+      filtered_topk(row.data(), n, r, k, mask, filters, &out.ids[r * k], &out.scores[r * k]);
     }
   });
   return out;

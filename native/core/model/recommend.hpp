@@ -1,9 +1,11 @@
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "common/context.hpp"
 #include "model/model.hpp"
+#include "sparse/topk.hpp"
 
 namespace cfkit {
 
@@ -17,13 +19,23 @@ struct TopK {
 // Rows scored per pass, chosen so a thread's score buffer stays near 32 MiB.
 int64_t score_batch_rows(int64_t n_items, int threads);
 
-// Top-k for every row of `inputs`. With mask_input, the row's own items are never returned; items in
-// the matching row of `exclude` (when given) are never returned either.
-TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, const Csr* exclude, TrainContext& ctx,
+// The filters of a recommend call, each optional: per-row lists (one row per query row) and shared
+// sets, of items never to return (exclude) or of the only items to return (include), and a least score.
+struct RecommendFilters {
+  const Csr* exclude = nullptr;
+  const ItemBitset* exclude_all = nullptr;
+  const Csr* include = nullptr;
+  const ItemBitset* include_all = nullptr;
+  float min_score = -std::numeric_limits<float>::infinity();
+};
+
+// Top-k for every row of `inputs`. With mask_input, the row's own items are never returned; the
+// filters narrow the candidates further. A row gets k items whenever k candidates pass.
+TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, const RecommendFilters& filters, TrainContext& ctx,
                const int32_t* row_users = nullptr);
 
-// Top-k most similar items for each query item (the item itself is excluded).
-TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k, const Csr* exclude,
+// Top-k most similar items for each query item (the item itself is excluded), with the same filters.
+TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k, const RecommendFilters& filters,
                    TrainContext& ctx);
 
 }  // namespace cfkit

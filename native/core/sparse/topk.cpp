@@ -13,36 +13,76 @@ struct Cand {
 };
 // "a ranks before b": higher score, then lower id.
 inline bool better(const Cand& a, const Cand& b) { return a.s > b.s || (a.s == b.s && a.id < b.id); }
-}  // namespace
 
-int topk_row(const float* scores, int64_t n_items, int k, const ItemMask& mask, int32_t* out_ids,
-             float* out_scores) {
-  std::fill(out_ids, out_ids + k, -1);
-  std::fill(out_scores, out_scores + k, -std::numeric_limits<float>::infinity());
-  if (k <= 0) return 0;
-  // Min-heap on "better": the heap top is the worst kept candidate.
-  std::vector<Cand> heap;
-  heap.reserve(k);
-  auto cmp = [](const Cand& a, const Cand& b) { return better(a, b); };
-  for (int64_t i = 0; i < n_items; ++i) {
-    float s = scores[i];
-    if (!(s > -std::numeric_limits<float>::infinity()) || std::isnan(s) || mask.test(i)) continue;
-    Cand c{s, static_cast<int32_t>(i)};
-    if (static_cast<int>(heap.size()) < k) {
-      heap.push_back(c);
-      std::push_heap(heap.begin(), heap.end(), cmp);
-    } else if (better(c, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), cmp);
-      heap.back() = c;
-      std::push_heap(heap.begin(), heap.end(), cmp);
+// Keeps the k best of the candidates it is offered.
+class Best {
+ public:
+  explicit Best(int k) : k_(k) { heap_.reserve(k); }
+  void offer(float s, int64_t i) {
+    const Cand c{s, static_cast<int32_t>(i)};
+    if (static_cast<int>(heap_.size()) < k_) {
+      heap_.push_back(c);
+      std::push_heap(heap_.begin(), heap_.end(), cmp);
+    } else if (better(c, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), cmp);
+      heap_.back() = c;
+      std::push_heap(heap_.begin(), heap_.end(), cmp);
     }
   }
-  std::sort(heap.begin(), heap.end(), cmp);
-  for (size_t r = 0; r < heap.size(); ++r) {
-    out_ids[r] = heap[r].id;
-    out_scores[r] = heap[r].s;
+  int write(int32_t* out_ids, float* out_scores) {
+    std::sort(heap_.begin(), heap_.end(), cmp);
+    for (size_t r = 0; r < heap_.size(); ++r) {
+      out_ids[r] = heap_[r].id;
+      out_scores[r] = heap_[r].s;
+    }
+    return static_cast<int>(heap_.size());
   }
-  return static_cast<int>(heap.size());
+
+ private:
+  // Min-heap on "better": the heap top is the worst kept candidate.
+  static bool cmp(const Cand& a, const Cand& b) { return better(a, b); }
+  int k_;
+  std::vector<Cand> heap_;
+};
+
+inline bool eligible(float s, int64_t i, const ItemMask& mask, const TopKFilter& f) {
+  if (!(s >= f.min_score) || !(s > -std::numeric_limits<float>::infinity()) || mask.test(i)) return false;  // NaN fails too
+  if (f.allowed && !f.allowed->test(i)) return false;
+  return !(f.blocked && f.blocked->test(i));
+}
+
+void clear(int k, int32_t* out_ids, float* out_scores) {
+  std::fill(out_ids, out_ids + k, -1);
+  std::fill(out_scores, out_scores + k, -std::numeric_limits<float>::infinity());
+}
+}  // namespace
+
+int64_t ItemBitset::count() const {
+  int64_t c = 0;
+  for (uint64_t w : words_) c += __builtin_popcountll(w);
+  return c;
+}
+
+int topk_row(const float* scores, int64_t n_items, int k, const ItemMask& mask, int32_t* out_ids, float* out_scores,
+             const TopKFilter& filter) {
+  clear(k, out_ids, out_scores);
+  if (k <= 0) return 0;
+  Best best(k);
+  for (int64_t i = 0; i < n_items; ++i)
+    if (eligible(scores[i], i, mask, filter)) best.offer(scores[i], i);
+  return best.write(out_ids, out_scores);
+}
+
+int topk_among(const float* scores, const int32_t* candidates, int64_t count, int k, const ItemMask& mask, int32_t* out_ids,
+               float* out_scores, const TopKFilter& filter) {
+  clear(k, out_ids, out_scores);
+  if (k <= 0) return 0;
+  Best best(k);
+  for (int64_t c = 0; c < count; ++c) {
+    const int32_t i = candidates[c];
+    if (eligible(scores[i], i, mask, filter)) best.offer(scores[i], i);
+  }
+  return best.write(out_ids, out_scores);
 }
 
 }  // namespace cfkit

@@ -1,0 +1,94 @@
+import { EASE, IdMap, InputError, Interactions, ItemFilter, load, syntheticInteractions } from '../../lib';
+import * as path from 'node:path';
+import { tmpDir } from '../helpers/data';
+
+// Filters and the unknown-id policy, checked against the model's own unfiltered ranking: the
+// filtered top k must be the full ranking's first k items that pass.
+const raw = syntheticInteractions({ users: 400, items: 50, meanInteractions: 8, clusters: 4, seed: 31 });
+const data = Interactions.fromArrays(
+  { users: Array.from(raw.rowOfEntry(), (u) => `u${u}`), items: Array.from(raw.indices, (i) => `i${i}`) },
+  { itemIds: IdMap.from(Array.from({ length: 50 }, (_, i) => `i${i}`)) },
+);
+
+describe('serving filters and unknown ids', () => {
+  let model: EASE;
+  beforeAll(async () => {
+    model = await EASE.fit(data, { l2: 20 });
+  });
+  afterAll(() => model.dispose());
+
+  const full = async (lists: string[][]) => (await model.recommendItems(lists, { k: 50 })).toArray();
+  const firstPassing = (row: { items: (string | number)[]; scores: number[] }, keep: (id: string, score: number) => boolean, k: number) =>
+    row.items.filter((id, j) => keep(String(id), row.scores[j])).slice(0, k);
+
+  test('include (one list, per-row lists, an ItemFilter) keeps the ranking among the candidates, k of them', async () => {
+    const lists = [['i1', 'i2'], ['i7']];
+    const ranked = await full(lists);
+    const shared = ['i3', 'i5', 'i8', 'i13', 'i21', 'i34', 'i1'];
+    const r1 = await model.recommendItems(lists, { k: 3, include: shared });
+    for (let r = 0; r < 2; r++) expect(r1.items(r)).toEqual(firstPassing(ranked[r], (id) => shared.includes(id), 3));
+    expect(r1.items(0)).toHaveLength(3);
+    const perRow = [['i10', 'i11', 'i12', 'i13'], ['i40', 'i41']];
+    const r2 = await model.recommendItems(lists, { k: 3, include: perRow });
+    for (let r = 0; r < 2; r++) expect(r2.items(r)).toEqual(firstPassing(ranked[r], (id) => perRow[r].includes(id), 3));
+    expect(r2.items(1)).toHaveLength(2); // only two candidates
+    const even = ItemFilter.fromPredicate(model, (id) => Number(String(id).slice(1)) % 2 === 0);
+    expect(even.size).toBe(25);
+    const r3 = await model.recommendItems(lists, { k: 4, include: even });
+    for (let r = 0; r < 2; r++) expect(r3.items(r)).toEqual(firstPassing(ranked[r], (id) => Number(id.slice(1)) % 2 === 0, 4));
+  });
+
+  test('exclude by ItemFilter and minScore drop items; a row still gets k when k candidates pass', async () => {
+    const lists = [['i4', 'i9']];
+    const [ranked] = await full(lists);
+    const block = ItemFilter.fromIds(model, ranked.items.slice(0, 5) as string[]);
+    const r = await model.recommendItems(lists, { k: 6, exclude: block });
+    expect(r.items(0)).toEqual(ranked.items.slice(5, 11));
+    const least = ranked.scores[7];
+    const m = await model.recommendItems(lists, { k: 20, minScore: least });
+    expect(m.items(0)).toEqual(firstPassing(ranked, (_, s) => s >= least, 20));
+    expect(m.scoresOf(0).every((s) => s >= least)).toBe(true);
+  });
+
+  test("unknown ids: 'error' names the first and its position; 'ignore' drops them and says so", async () => {
+    await expect(model.recommendItems([['i1']], { exclude: ['i2', 'nope'] })).rejects.toThrow(/unknown item id "nope" at exclude\[1\]/);
+    await expect(model.recommendItems([['i1', 'zzz']])).rejects.toThrow(/unknown item id "zzz" at itemLists\[0\]\[1\]/);
+    await expect(model.recommendUsers(['u1', 'ghost'])).rejects.toThrow(/unknown user id "ghost" at users\[1\]/);
+    await expect(model.similarItems(['i1', 'x'])).rejects.toThrow(/unknown item id "x" at items\[1\]/);
+    const known = await model.recommendUsers(['u1'], { k: 5, exclude: ['i2'] });
+    const r = await model.recommendUsers(['u1', 'ghost'], { k: 5, exclude: ['i2', 'nope', 'nada'], unknown: 'ignore' });
+    expect(r.items(0)).toEqual(known.items(0));
+    expect(r.unknownRows).toEqual([1]);
+    expect(r.unknownIds).toBe(2);
+    // the unknown user is served as a visitor with no history: the most popular items, filters applied
+    const visitor = await model.recommendItems([[]], { k: 5, exclude: ['i2'] });
+    expect(r.items(1)).toEqual(visitor.items(0));
+    expect(r.fallbackRows).toEqual([1]);
+    const items = await model.recommendItems([['i1', 'zzz']], { k: 5, unknown: 'ignore' });
+    expect(items.items(0)).toEqual((await model.recommendItems([['i1']], { k: 5 })).items(0));
+    expect(items.unknownIds).toBe(1);
+    const similar = await model.similarItems(['i1', 'x'], { k: 3, unknown: 'ignore' });
+    expect(similar.unknownRows).toEqual([1]);
+    expect(similar.items(1)).toEqual(visitor.items(0).slice(0, 3));
+  });
+
+  test('an ItemFilter built for an equal copy of the item space works; one for another space is E_INPUT', async () => {
+    const file = path.join(tmpDir(), 'm.cfk');
+    await model.save(file);
+    const again = await load(file);
+    const f = ItemFilter.fromIds(model, ['i1', 'i2', 'i3']);
+    expect((await again.recommendItems([['i9']], { k: 3, include: f })).items(0).sort()).toEqual(['i1', 'i2', 'i3']);
+    const other = ItemFilter.fromIds(IdMap.from(['a', 'b']), ['a']);
+    await expect(model.recommendItems([['i9']], { include: other })).rejects.toThrow(/another item space/);
+    again.dispose();
+  });
+
+  test('bad options are E_INPUT', async () => {
+    await expect(model.recommendItems([['i1']], { unknown: 'maybe' as 'ignore' })).rejects.toBeInstanceOf(InputError);
+    await expect(model.recommendItems([['i1']], { minScore: NaN })).rejects.toBeInstanceOf(InputError);
+    await expect(model.recommendItems([['i1']], { include: 'i1' as unknown as string[] })).rejects.toBeInstanceOf(InputError);
+    await expect(model.recommendItems([['i1'], ['i2']], { include: [['i1']] })).rejects.toThrow(/include has 1 rows/);
+    expect(() => ItemFilter.fromIds(model, ['i1', 'missing'])).toThrow(/unknown item id "missing" at ids\[1\]/);
+    expect(ItemFilter.fromIds(model, ['i1', 'missing'], { unknown: 'ignore' }).unknownIds).toBe(1);
+  });
+});
