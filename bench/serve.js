@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// Serving benchmark: load time and memory of a saved model, in-process single-user latency, and a
+// bounded HTTP load test of examples/http-service (10 connections for 10 s on 127.0.0.1, a closed
+// loop of GET /recommend?user=…&k=20). EASE on ML-1M and SANSA on Gowalla (40,981 items).
+// Writes bench/results/serve.json.   node bench/serve.js [--seconds 10] [--connections 10]
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { root, dataDir, opt, flag, machine, median, runChild } = require('./common');
+
+const CONFIGS = [
+  { name: 'ease-ml1m', model: 'ease', data: 'ml-1m/ratings_no_ts.dat', options: { l2: 500 } },
+  { name: 'sansa-gowalla', model: 'sansa', data: 'gowalla-lightgcn/train.txt', options: { l2: 200, density: 5e-4, factorizer: 'icf' } },
+];
+
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+
+// Child: fits and saves the model, then measures loading and in-process latency.
+async function child(config) {
+  const c = require(path.join(root, 'dist'));
+  const file = path.join(config.dir, 'model.cfk');
+  const readOpts = config.data.endsWith('.dat') ? { implicit: { threshold: 4 } } : {};
+  const train = await c.Interactions.fromFile(path.join(dataDir, config.data), readOpts);
+  const fitted = config.model === 'ease' ? await c.EASE.fit(train, config.options) : await c.SANSA.fit(train, config.options);
+  await fitted.save(file);
+  fitted.dispose();
+  global.gc?.();
+  const baseline = process.memoryUsage().rss;
+  const loads = [];
+  let model;
+  for (let r = 0; r < 5; r++) {
+    model?.dispose();
+    const t0 = performance.now();
+    model = await c.load(file);
+    loads.push(performance.now() - t0);
+  }
+  const rssAfterLoad = process.memoryUsage().rss;
+  global.gc?.();
+  const rssAfterGc = process.memoryUsage().rss;
+  const users = model.history.userIds.toArray();
+  const latency = {};
+  for (const threads of [undefined, 1, 2]) {
+    const t = [];
+    for (let i = 0; i < 3000; i++) {
+      const t0 = process.hrtime.bigint();
+      await model.recommendUsers([users[(i * 7919) % users.length]], { k: 20, threads });
+      t.push(Number(process.hrtime.bigint() - t0) / 1e3);
+    }
+    const w = t.slice(500);
+    latency[threads === undefined ? 'default' : `threads${threads}`] = { p50Us: percentile(w, 0.5), p99Us: percentile(w, 0.99), calls: w.length };
+  }
+  model.dispose();
+  process.stdout.write(
+    JSON.stringify({
+      ...config,
+      items: train.numItems,
+      users: train.numUsers,
+      fileMiB: fs.statSync(file).size / 2 ** 20,
+      loadMs: { median: median(loads), runs: loads.map((x) => Math.round(x * 10) / 10) },
+      rssMiB: { baseline: baseline / 2 ** 20, afterLoad: rssAfterLoad / 2 ** 20, afterGc: rssAfterGc / 2 ** 20 },
+      latency,
+      users0: users.slice(0, 2000),
+    }),
+  );
+}
+
+// A closed loop per connection, keep-alive, for `seconds`: req/s and latency percentiles.
+async function loadTest(port, users, seconds, connections) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const latencies = [];
+  let errors = 0;
+  const end = Date.now() + seconds * 1000;
+  const one = (user) =>
+    new Promise((resolve) => {
+      const t0 = process.hrtime.bigint();
+      http.get({ host: '127.0.0.1', port, path: `/recommend?user=${encodeURIComponent(user)}&k=20`, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== 200) errors++;
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          resolve();
+        });
+      }).on('error', () => {
+        errors++;
+        resolve();
+      });
+    });
+  let n = 0;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (Date.now() < end) await one(users[n++ % users.length]);
+  }));
+  agent.destroy();
+  return { requests: latencies.length, errors, reqPerSec: latencies.length / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+}
+
+function startServer(file) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [path.join(root, 'examples', 'http-service', 'server.js'), file, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    proc.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(err);
+      if (m) resolve({ proc, port: Number(m[1]) });
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
+  });
+}
+
+async function main() {
+  if (flag('--child')) return child(JSON.parse(opt('--child')));
+  const seconds = Number(opt('--seconds', '10'));
+  const connections = Number(opt('--connections', '10'));
+  const c = require(path.join(root, 'dist'));
+  const results = { benchmark: 'serve', date: new Date().toISOString(), machine: machine(), backend: c.backendInfo().cpu, seconds, connections, runs: [] };
+  for (const config of CONFIGS) {
+    if (!fs.existsSync(path.join(dataDir, config.data))) {
+      results.runs.push({ name: config.name, skipped: `../shared/data/${config.data} is absent` });
+      continue;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfkit-serve-'));
+    const r = runChild(__filename, { ...config, dir }, { timeoutMs: 900_000, nodeArgs: ['--expose-gc'] });
+    if (r.error) {
+      results.runs.push({ name: config.name, error: r.error });
+      continue;
+    }
+    const { users0, ...run } = r;
+    const server = await startServer(path.join(dir, 'model.cfk'));
+    try {
+      run.http = await loadTest(server.port, users0, seconds, connections);
+    } finally {
+      server.proc.kill('SIGTERM');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    results.runs.push(run);
+    console.error(
+      `${config.name} (${run.items} items, ${run.fileMiB.toFixed(0)} MiB file): load ${run.loadMs.median.toFixed(0)} ms, RSS +${(run.rssMiB.afterLoad - run.rssMiB.baseline).toFixed(0)} MiB ` +
+        `(+${(run.rssMiB.afterGc - run.rssMiB.baseline).toFixed(0)} after GC); one user p50 ${run.latency.default.p50Us.toFixed(0)} µs p99 ${run.latency.default.p99Us.toFixed(0)} µs; ` +
+        `HTTP ${run.http.reqPerSec.toFixed(0)} req/s p50 ${run.http.p50Ms.toFixed(2)} ms p99 ${run.http.p99Ms.toFixed(2)} ms, ${run.http.errors} errors`,
+    );
+  }
+  const out = path.join(__dirname, 'results', 'serve.json');
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  console.error(`wrote ${path.relative(root, out)}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
