@@ -120,6 +120,22 @@ export function itemCounts(data: Interactions): Int32Array {
   return counts;
 }
 
+/**
+ * Indices of the query ids (0 standing in for unknown ones, whose rows are listed): an unknown id
+ * is E_INPUT naming it and its position unless `ignore`.
+ */
+function indicesOf(ids: readonly ExternalId[], map: IdMap, kind: string, what: string, ignore: boolean): { known: number[]; unknownRows: number[] } {
+  const unknownRows: number[] = [];
+  const known = ids.map((id, pos) => {
+    const i = map.index(id);
+    if (i !== undefined) return i;
+    if (!ignore) throw new InputError(`unknown ${kind} id ${JSON.stringify(id)} at ${what}[${pos}]`);
+    unknownRows.push(pos);
+    return 0;
+  });
+  return { known, unknownRows };
+}
+
 /** CSR rows with the given rows emptied (unknown users, served by the fallback). */
 function withEmptyRows(csr: CsrArrays, empty: Set<number>): CsrArrays {
   const indptr = new Int32Array(csr.rows + 1);
@@ -276,15 +292,9 @@ export abstract class NativeRecommender implements Recommender {
     if (!this.history) throw new InputError('this model was saved without training history; use recommendItems() with each user\'s items');
     const history = this.history;
     const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
-    const rows = users.map((u, pos) => {
-      const i = history.userIds.index(u);
-      if (i === undefined && !tally.ignore) throw new InputError(`unknown user id ${JSON.stringify(u)} at users[${pos}]`);
-      return i ?? -1;
-    });
-    const unknownRows = rows.flatMap((row, r) => (row < 0 ? [r] : []));
+    const { known, unknownRows } = indicesOf(users, history.userIds, 'user', 'users', tally.ignore);
     // Unknown rows are empty: the fallback serves them. Models with per-user parameters (MF) score
     // the others by their learned user vectors.
-    const known = rows.map((row) => Math.max(row, 0));
     const csr = history.selectUsers(known).csr();
     const inputs = unknownRows.length ? withEmptyRows(csr, new Set(unknownRows)) : csr;
     return this.topk(inputs, opts, tally, unknownRows, Int32Array.from(known));
@@ -303,18 +313,13 @@ export abstract class NativeRecommender implements Recommender {
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems - 1 || 1);
     const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
-    const idx = items.map((id, pos) => {
-      const i = this.itemIds.index(id);
-      if (i === undefined && !tally.ignore) throw new InputError(`unknown item id ${JSON.stringify(id)} at items[${pos}]`);
-      return i ?? -1;
-    });
-    const unknownRows = idx.flatMap((i, r) => (i < 0 ? [r] : []));
-    const query = Int32Array.from(idx, (i) => Math.max(i, 0));
-    const run = { ...opts, threads: servingThreads(idx.length, opts?.threads) };
+    const { known, unknownRows } = indicesOf(items, this.itemIds, 'item', 'items', tally.ignore);
+    const query = Int32Array.from(known);
+    const run = { ...opts, threads: servingThreads(query.length, opts?.threads) };
     const unknown = new Set(unknownRows);
     return this.finish(
       (kk, f) => runNative(run, (job) => native().similarItems(handle, query, { k: kk, ...f.native }, job)),
-      idx.length,
+      query.length,
       (r) => unknown.has(r),
       unknownRows,
       tally,
