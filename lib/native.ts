@@ -100,6 +100,9 @@ export interface NativeFilterOptions {
   excludeFilter?: NativeItemFilter;
   includeFilter?: NativeItemFilter;
   minScore?: number;
+  /** Rows served by the cold-start fallback (one flag per row), ranked by fallbackScores (one per item) when given, else left empty. */
+  fallbackRows?: Uint8Array;
+  fallbackScores?: Float32Array;
 }
 
 export interface NativeTopK {

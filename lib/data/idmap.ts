@@ -99,6 +99,20 @@ export class IdMap {
     return Number.isInteger(v) && v >= 0 && v < this.count && String(v) === key ? v : undefined;
   }
 
+  /**
+   * Indices of `ids`, with -1 for unknown ones when `ignore`; otherwise an unknown id is E_INPUT
+   * naming it and its position: `unknown ${kind} id "x" at ${where}[pos]`.
+   */
+  indicesOf(ids: readonly ExternalId[], kind: string, where: string, ignore = false): Int32Array {
+    const out = new Int32Array(ids.length);
+    ids.forEach((id, pos) => {
+      const i = this.index(id);
+      if (i === undefined && !ignore) throw new InputError(`unknown ${kind} id ${JSON.stringify(id)} at ${where}[${pos}]`);
+      out[pos] = i ?? -1;
+    });
+    return out;
+  }
+
   /** Index of an external id; throws E_INPUT naming `what` when unknown. */
   require(id: ExternalId, what: string): number {
     const i = this.index(id);

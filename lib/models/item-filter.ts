@@ -10,8 +10,6 @@ import { native, NativeItemFilter } from '../native';
 export class ItemFilter {
   /** @internal */
   readonly handle: NativeItemFilter;
-  /** Membership by item index, for the checks done in JS (the cold-start fallback). */
-  private readonly bits: Uint8Array;
 
   private constructor(
     readonly itemIds: IdMap,
@@ -20,28 +18,22 @@ export class ItemFilter {
     readonly unknownIds: number,
   ) {
     this.handle = native().itemFilter(itemIds.size, indices);
-    this.bits = new Uint8Array(itemIds.size);
-    for (const i of indices) this.bits[i] = 1;
     this.size = indices.length;
   }
 
   /** How many items the filter holds. */
   readonly size: number;
 
-  /** The given items of a model's (or an IdMap's) item space; unknown ids are E_INPUT unless `unknown: 'ignore'`. */
-  static fromIds(space: IdMap | { itemIds: IdMap }, ids: readonly ExternalId[], opts: { unknown?: 'error' | 'ignore' } = {}): ItemFilter {
+  /**
+   * The given items of a model's (or an IdMap's) item space; an unknown id is E_INPUT naming it and
+   * its position in `where` (default 'ids') unless `unknown: 'ignore'`.
+   */
+  static fromIds(space: IdMap | { itemIds: IdMap }, ids: readonly ExternalId[], opts: { unknown?: 'error' | 'ignore' } = {}, where = 'ids'): ItemFilter {
     const itemIds = space instanceof IdMap ? space : space.itemIds;
-    if (!Array.isArray(ids)) throw new InputError('ids must be an array of item ids');
-    const ignore = unknownPolicy(opts.unknown) === 'ignore';
-    const seen = new Set<number>();
-    let unknown = 0;
-    ids.forEach((id, pos) => {
-      const i = itemIds.index(id);
-      if (i !== undefined) seen.add(i);
-      else if (ignore) unknown++;
-      else throw new InputError(`unknown item id ${JSON.stringify(id)} at ids[${pos}]`);
-    });
-    return new ItemFilter(itemIds, Int32Array.from(seen), unknown);
+    if (!Array.isArray(ids)) throw new InputError(`${where} must be an array of item ids`);
+    const found = itemIds.indicesOf(ids, 'item', where, unknownPolicy(opts.unknown) === 'ignore');
+    const known = found.filter((i) => i >= 0);
+    return new ItemFilter(itemIds, Int32Array.from(new Set(known)), found.length - known.length);
   }
 
   /** The items of a model's (or an IdMap's) item space for which `keep(id, index)` is true. */
@@ -51,11 +43,6 @@ export class ItemFilter {
     const kept: number[] = [];
     for (let i = 0; i < itemIds.size; i++) if (keep(itemIds.id(i), i)) kept.push(i);
     return new ItemFilter(itemIds, Int32Array.from(kept), 0);
-  }
-
-  /** Whether item index i is in the filter. */
-  has(index: number): boolean {
-    return this.bits[index] === 1;
   }
 }
 

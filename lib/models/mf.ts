@@ -94,7 +94,7 @@ export class MatrixFactorization extends NativeRecommender {
 
   static async fit(ratings: Interactions, opts: MatrixFactorizationOptions = {}): Promise<MatrixFactorization> {
     checkTrainingData(ratings, 'MF', 'ratings');
-    // SGD on equal values learns a constant (implicit ML-1M: recall@20 0.0025 against EASE's 0.331).
+    // SGD on equal values learns a constant (an audit measured implicit ML-1M: recall@20 0.0025 against EASE's 0.331).
     const v = ratings.values;
     if (v.every((x) => x === v[0]))
       throw new InputError(

@@ -3,10 +3,10 @@ import { DisposedError, FormatError, InputError } from '../errors';
 import { ExternalId, IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
 import { runNative, RunOptions } from '../job';
-import { CsrArrays, native, NativeModelHandle, NativeTopK } from '../native';
+import { CsrArrays, native, NativeFilterOptions, NativeModelHandle, NativeTopK } from '../native';
 import { ModelFile, section, SectionData, writeModelFile } from '../io/container';
 import { unknownPolicy } from './item-filter';
-import { Filters, ItemSelection, resolveFilters, rowsFromIds, UnknownTally } from './request';
+import { ItemSelection, resolveFilters, rowsFromIds, UnknownTally } from './request';
 import { version } from '../version';
 
 export interface RecommendOptions extends RunOptions {
@@ -120,19 +120,10 @@ export function itemCounts(data: Interactions): Int32Array {
   return counts;
 }
 
-/**
- * Indices of the query ids (0 standing in for unknown ones, whose rows are listed): an unknown id
- * is E_INPUT naming it and its position unless `ignore`.
- */
-function indicesOf(ids: readonly ExternalId[], map: IdMap, kind: string, what: string, ignore: boolean): { known: number[]; unknownRows: number[] } {
+/** The rows whose index is -1 (unknown ids), and the indices with 0 standing in for them. */
+function splitUnknown(found: Int32Array): { known: number[]; unknownRows: number[] } {
   const unknownRows: number[] = [];
-  const known = ids.map((id, pos) => {
-    const i = map.index(id);
-    if (i !== undefined) return i;
-    if (!ignore) throw new InputError(`unknown ${kind} id ${JSON.stringify(id)} at ${what}[${pos}]`);
-    unknownRows.push(pos);
-    return 0;
-  });
+  const known = Array.from(found, (i, r) => (i < 0 ? (unknownRows.push(r), 0) : i));
   return { known, unknownRows };
 }
 
@@ -157,7 +148,7 @@ export abstract class NativeRecommender implements Recommender {
   readonly history?: Interactions;
   private handle: NativeModelHandle | null;
   private popularityCounts?: Int32Array;
-  private popularOrder?: Int32Array;
+  private popularityScores?: Float32Array;
 
   protected constructor(handle: NativeModelHandle, itemIds: IdMap, history?: Interactions) {
     if (handle.numItems() !== itemIds.size) throw new InputError('model and item id map disagree on the number of items');
@@ -199,27 +190,22 @@ export abstract class NativeRecommender implements Recommender {
     if (counts === undefined) return this;
     if (counts.length !== this.numItems) throw new InputError('popularity needs one count per item');
     this.popularityCounts = counts;
-    this.popularOrder = undefined;
+    this.popularityScores = undefined;
     return this;
   }
 
-  // Items by training count, most first (ties by index); items never seen in training are left out.
-  private popularItems(): Int32Array {
-    if (!this.popularOrder) {
-      const counts = this.popularity;
-      const seen = Array.from(counts.keys()).filter((i) => counts[i] > 0);
-      this.popularOrder = Int32Array.from(seen.sort((a, b) => counts[b] - counts[a] || a - b));
-    }
-    return this.popularOrder;
+  // The fallback's item scores: training counts, and -inf for items never seen in training (never recommended).
+  private popularScores(): Float32Array {
+    return (this.popularityScores ??= Float32Array.from(this.popularity, (c) => (c > 0 ? c : -Infinity)));
   }
 
   /**
-   * Runs one top-k call and finishes its rows: `empty[r]` marks rows with nothing to go on (no known
-   * items, or an unknown user or query item), which get the popular items the filters allow, or
-   * nothing with fallback 'none'.
+   * Runs one top-k call. `empty(r)` marks rows with nothing to go on (no known items, or an unknown
+   * user or query item): with fallback 'popular' the addon ranks them by training counts under the
+   * same filters; with 'none' an unknown row gets nothing and an empty one is left to the model.
    */
   private async finish(
-    call: (k: number, filters: Filters) => Promise<NativeTopK>,
+    call: (opts: NativeFilterOptions) => Promise<NativeTopK>,
     rows: number,
     empty: (r: number) => boolean,
     unknownRows: number[],
@@ -230,21 +216,12 @@ export abstract class NativeRecommender implements Recommender {
     const fallback = opts?.fallback ?? 'popular';
     if (fallback !== 'popular' && fallback !== 'none') throw new InputError(`fallback must be 'popular' or 'none', got ${String(fallback)}`);
     const filters = resolveFilters(opts, rows, this.itemIds, tally);
-    const t = await call(k, filters);
-    const served: number[] = [];
-    const order = fallback === 'popular' ? this.popularItems() : new Int32Array(0);
-    const counts = this.popularity;
-    for (let r = 0; r < t.rows; r++) {
-      if (!empty(r)) continue;
-      let j = 0;
-      for (let q = 0; q < order.length && j < t.k; q++) {
-        if (!filters.allows(r, order[q])) continue;
-        t.ids[r * t.k + j] = order[q];
-        t.scores[r * t.k + j++] = counts[order[q]];
-      }
-      for (; j < t.k; j++) t.ids[r * t.k + j] = -1;
-      if (fallback === 'popular') served.push(r);
-    }
+    const flags = new Uint8Array(rows);
+    if (fallback === 'popular') for (let r = 0; r < rows; r++) flags[r] = empty(r) ? 1 : 0;
+    else for (const r of unknownRows) flags[r] = 1;
+    const popular = fallback === 'popular';
+    const t = await call({ k, ...filters, fallbackRows: flags, fallbackScores: popular ? this.popularScores() : undefined });
+    const served = popular ? Array.from(flags.keys()).filter((r) => flags[r] === 1) : [];
     return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds, served, unknownRows, tally.ids);
   }
 
@@ -255,7 +232,7 @@ export abstract class NativeRecommender implements Recommender {
     const run = { ...opts, threads: servingThreads(inputs.rows, opts?.threads) };
     const unknown = new Set(unknownRows);
     return this.finish(
-      (kk, f) => runNative(run, (job) => native().recommend(handle, inputs, { k: kk, maskInput, users, ...f.native }, job)),
+      (o) => runNative(run, (job) => native().recommend(handle, inputs, { ...o, maskInput, users }, job)),
       inputs.rows,
       (r) => unknown.has(r) || inputs.indptr[r + 1] === inputs.indptr[r],
       unknownRows,
@@ -292,7 +269,7 @@ export abstract class NativeRecommender implements Recommender {
     if (!this.history) throw new InputError('this model was saved without training history; use recommendItems() with each user\'s items');
     const history = this.history;
     const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
-    const { known, unknownRows } = indicesOf(users, history.userIds, 'user', 'users', tally.ignore);
+    const { known, unknownRows } = splitUnknown(history.userIds.indicesOf(users, 'user', 'users', tally.ignore));
     // Unknown rows are empty: the fallback serves them. Models with per-user parameters (MF) score
     // the others by their learned user vectors.
     const csr = history.selectUsers(known).csr();
@@ -313,12 +290,12 @@ export abstract class NativeRecommender implements Recommender {
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems - 1 || 1);
     const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
-    const { known, unknownRows } = indicesOf(items, this.itemIds, 'item', 'items', tally.ignore);
+    const { known, unknownRows } = splitUnknown(this.itemIds.indicesOf(items, 'item', 'items', tally.ignore));
     const query = Int32Array.from(known);
     const run = { ...opts, threads: servingThreads(query.length, opts?.threads) };
     const unknown = new Set(unknownRows);
     return this.finish(
-      (kk, f) => runNative(run, (job) => native().similarItems(handle, query, { k: kk, ...f.native }, job)),
+      (o) => runNative(run, (job) => native().similarItems(handle, query, o, job)),
       query.length,
       (r) => unknown.has(r),
       unknownRows,

@@ -22,13 +22,10 @@ export function rowsFromIds(lists: readonly (readonly ExternalId[])[], itemIds: 
   const idx: number[] = [];
   lists.forEach((list, r) => {
     if (!Array.isArray(list)) throw new InputError(`${what}[${r}] must be an array of item ids`);
+    const found = itemIds.indicesOf(list, 'item', `${what}[${r}]`, tally?.ignore);
     const set = new Set<number>();
-    list.forEach((id, pos) => {
-      const i = itemIds.index(id);
-      if (i !== undefined) set.add(i);
-      else if (tally?.ignore) tally.ids++;
-      else throw new InputError(`unknown item id ${JSON.stringify(id)} at ${what}[${r}][${pos}]`);
-    });
+    for (const i of found) if (i >= 0) set.add(i);
+    if (tally) tally.ids += found.length - found.filter((i) => i >= 0).length;
     idx.push(...Array.from(set).sort((a, b) => a - b));
     indptr[r + 1] = idx.length;
   });
@@ -62,11 +59,7 @@ function selection(value: ItemSelection | undefined, rows: number, itemIds: IdMa
   if (!Array.isArray(value)) throw new InputError(`${what} must be an array of item ids, an array of such arrays, or an ItemFilter`);
   const perRow = value.length > 0 && Array.isArray(value[0]);
   if (!perRow) {
-    const filter = ItemFilter.fromIds(itemIds, value as readonly ExternalId[], { unknown: 'ignore' });
-    if (filter.unknownIds > 0 && !tally.ignore) {
-      const pos = (value as readonly ExternalId[]).findIndex((id) => itemIds.index(id) === undefined);
-      throw new InputError(`unknown item id ${JSON.stringify(value[pos])} at ${what}[${pos}]`);
-    }
+    const filter = ItemFilter.fromIds(itemIds, value as readonly ExternalId[], { unknown: tally.ignore ? 'ignore' : 'error' }, what);
     tally.ids += filter.unknownIds;
     return { shared: filter };
   }
@@ -74,39 +67,17 @@ function selection(value: ItemSelection | undefined, rows: number, itemIds: IdMa
   return { rows: rowsFromIds(value as readonly (readonly ExternalId[])[], itemIds, what, tally) };
 }
 
-/** The filters of one call, for the addon and for the fallback's own checks. */
-export interface Filters {
-  native: Omit<NativeFilterOptions, 'k'>;
-  /** Whether row r may be given item i (include and exclude; not minScore). */
-  allows(r: number, i: number): boolean;
-}
-
-function inRow(rows: CsrArrays, r: number, i: number): boolean {
-  for (let p = rows.indptr[r]; p < rows.indptr[r + 1]; p++) if (rows.indices[p] === i) return true;
-  return false;
-}
-
+/** The filters of one call as the addon takes them. */
 export function resolveFilters(
   opts: { include?: ItemSelection; exclude?: ItemSelection; minScore?: number } | undefined,
   rows: number,
   itemIds: IdMap,
   tally: UnknownTally,
-): Filters {
+): Omit<NativeFilterOptions, 'k'> {
   const include = selection(opts?.include, rows, itemIds, 'include', tally);
   const exclude = selection(opts?.exclude, rows, itemIds, 'exclude', tally);
   const minScore = opts?.minScore;
   if (minScore !== undefined && (typeof minScore !== 'number' || Number.isNaN(minScore)))
     throw new InputError(`minScore must be a number, got ${String(minScore)}`);
-  return {
-    native: {
-      include: include.rows,
-      exclude: exclude.rows,
-      includeFilter: include.shared?.handle,
-      excludeFilter: exclude.shared?.handle,
-      minScore,
-    },
-    allows: (r, i) =>
-      !(exclude.shared?.has(i) || (exclude.rows && inRow(exclude.rows, r, i))) &&
-      (include.shared ? include.shared.has(i) : include.rows ? inRow(include.rows, r, i) : true),
-  };
+  return { include: include.rows, exclude: exclude.rows, includeFilter: include.shared?.handle, excludeFilter: exclude.shared?.handle, minScore };
 }

@@ -70,11 +70,26 @@ struct FilterArgs {
   std::shared_ptr<cfkit::Csr> exclude, include;
   SharedBitset exclude_all, include_all;
   float min_score = -std::numeric_limits<float>::infinity();
+  std::shared_ptr<std::vector<uint8_t>> fallback_rows;
+  std::shared_ptr<std::vector<float>> fallback_scores;
   cfkit::RecommendFilters view() const { return {exclude.get(), exclude_all.get(), include.get(), include_all.get(), min_score}; }
+  cfkit::Fallback fallback() const {
+    return {fallback_rows ? fallback_rows->data() : nullptr, fallback_scores ? fallback_scores->data() : nullptr};
+  }
 };
 
-FilterArgs filters_from_js(const Napi::Object& o) {
+// `rows` query rows over `items` items; fallbackRows (Uint8Array, one per row) and fallbackScores
+// (Float32Array, one per item) are checked against them.
+FilterArgs filters_from_js(const Napi::Object& o, int64_t rows, int64_t items) {
   FilterArgs f;
+  if (o.Get("fallbackRows").IsTypedArray()) {
+    f.fallback_rows = std::make_shared<std::vector<uint8_t>>(vector_from_typed<uint8_t>(o.Get("fallbackRows"), "fallbackRows"));
+    if (static_cast<int64_t>(f.fallback_rows->size()) != rows) fail(ErrorCode::Input, "fallbackRows must hold one flag per row");
+  }
+  if (o.Get("fallbackScores").IsTypedArray()) {
+    f.fallback_scores = std::make_shared<std::vector<float>>(vector_from_typed<float>(o.Get("fallbackScores"), "fallbackScores"));
+    if (static_cast<int64_t>(f.fallback_scores->size()) != items) fail(ErrorCode::Input, "fallbackScores must hold one score per item");
+  }
   auto bitset = [](const Napi::Value& v, const char* what) -> SharedBitset {
     if (!v.IsExternal()) fail(ErrorCode::Input, std::string(what) + " must be an ItemFilter");
     return *v.As<Napi::External<SharedBitset>>().Data();
@@ -492,13 +507,13 @@ Napi::Value recommend(const Napi::CallbackInfo& info) {
     Napi::Object o = info[2].As<Napi::Object>();
     int k = static_cast<int>(int_arg(o.Get("k"), "k", 1, 1 << 20));
     bool mask = bool_field(o, "maskInput", true);
-    const FilterArgs filters = filters_from_js(o);
+    const FilterArgs filters = filters_from_js(o, x->rows, model->num_items());
     auto users = row_users(o.Get("users"), *model, x->rows);
     auto out = std::make_shared<cfkit::TopK>();
     return start_job(
         env, "cfkit.recommend", job_options(info[3]),
         [model, x, k, mask, filters, users, out](cfkit::TrainContext& ctx) {
-          *out = cfkit::recommend(*model, *x, k, mask, filters.view(), ctx, users ? users->data() : nullptr);
+          *out = cfkit::recommend(*model, *x, k, mask, filters.view(), ctx, users ? users->data() : nullptr, filters.fallback());
         },
         [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); });
   });
@@ -512,12 +527,12 @@ Napi::Value similar_items(const Napi::CallbackInfo& info) {
     auto items = std::make_shared<std::vector<int32_t>>(vector_from_typed<int32_t>(info[1], "items"));
     Napi::Object o = info[2].As<Napi::Object>();
     int k = static_cast<int>(int_arg(o.Get("k"), "k", 1, 1 << 20));
-    const FilterArgs filters = filters_from_js(o);
+    const FilterArgs filters = filters_from_js(o, static_cast<int64_t>(items->size()), model->num_items());
     auto out = std::make_shared<cfkit::TopK>();
     return start_job(
         env, "cfkit.similarItems", job_options(info[3]),
         [model, items, k, filters, out](cfkit::TrainContext& ctx) {
-          *out = cfkit::similar_items(*model, *items, k, filters.view(), ctx);
+          *out = cfkit::similar_items(*model, *items, k, filters.view(), ctx, filters.fallback());
         },
         [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); });
   });

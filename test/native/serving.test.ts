@@ -64,6 +64,10 @@ describe('serving filters and unknown ids', () => {
     const visitor = await model.recommendItems([[]], { k: 5, exclude: ['i2'] });
     expect(r.items(1)).toEqual(visitor.items(0));
     expect(r.fallbackRows).toEqual([1]);
+    const none = await model.recommendUsers(['u1', 'ghost'], { k: 5, exclude: ['i2'], unknown: 'ignore', fallback: 'none' });
+    expect(none.items(0)).toEqual(known.items(0));
+    expect(none.items(1)).toEqual([]); // nothing to go on and no fallback: an empty row
+    expect(none.fallbackRows).toEqual([]);
     const items = await model.recommendItems([['i1', 'zzz']], { k: 5, unknown: 'ignore' });
     expect(items.items(0)).toEqual((await model.recommendItems([['i1']], { k: 5 })).items(0));
     expect(items.unknownIds).toBe(1);

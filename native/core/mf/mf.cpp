@@ -226,7 +226,7 @@ MfTrainResult train_mf(const Csr& ratings, const Csr* valid, const MfOptions& o,
   //   ±0.005 between epochs), 0.8913 with B = 128, for 0.76 -> 0.84 s per epoch.
   // - At least 2 blocks per thread. Threads beyond half the grid the data asks for would only shrink
   //   the blocks, and a grid sized by `threads` costs B² bookkeeping and B waves per epoch (threads:
-  //   1000 on 4.4k ratings took over 90 s), so the threads used are capped by the data.
+  //   1000 on 4.4k ratings took over 90 s in the hardening audit), so the threads used are capped by the data.
   int B = 1;
   int threads = ctx.threads();
   if (o.blocks > 0) {

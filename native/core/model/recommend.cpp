@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "common/parallel.hpp"
@@ -37,10 +38,24 @@ void filtered_topk(const float* scores, int64_t n, int64_t r, int k, ItemMask& m
     topk_row(scores, n, k, mask, ids, out, tf);
 }
 
+// One row's top k: from the model's scores, or for a fallback row from the fallback's.
+void row_topk(const float* model_scores, int64_t n, int64_t r, int k, ItemMask& mask, const RecommendFilters& f, const Fallback& fb,
+              int32_t* ids, float* out) {
+  if (!(fb.rows && fb.rows[r])) return filtered_topk(model_scores, n, r, k, mask, f, ids, out);
+  if (!fb.scores) {
+    std::fill(ids, ids + k, -1);
+    std::fill(out, out + k, -std::numeric_limits<float>::infinity());
+    return;
+  }
+  RecommendFilters counts = f;
+  counts.min_score = -std::numeric_limits<float>::infinity();  // minScore is about model scores
+  filtered_topk(fb.scores, n, r, k, mask, counts, ids, out);
+}
+
 }  // namespace
 
 TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, const RecommendFilters& filters, TrainContext& ctx,
-               const int32_t* row_users) {
+               const int32_t* row_users, const Fallback& fallback) {
   const int64_t n = model.num_items();
   require(k >= 1, "k must be at least 1");
   require(inputs.cols == n, "inputs have " + std::to_string(inputs.cols) + " items but the model has " + std::to_string(n));
@@ -61,7 +76,7 @@ TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, co
       mask.next_row();
       if (mask_input)
         for (int64_t p = inputs.indptr[r]; p < inputs.indptr[r + 1]; ++p) mask.set(inputs.indices[p]);
-      filtered_topk(buf.data() + (r - b) * n, n, r, k, mask, filters, &out.ids[r * k], &out.scores[r * k]);
+      row_topk(buf.data() + (r - b) * n, n, r, k, mask, filters, fallback, &out.ids[r * k], &out.scores[r * k]);
     }
   });
   ctx.check_abort();
@@ -69,7 +84,7 @@ TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, co
 }
 
 TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k, const RecommendFilters& filters,
-                   TrainContext& ctx) {
+                   TrainContext& ctx, const Fallback& fallback) {
   const int64_t n = model.num_items();
   require(k >= 1, "k must be at least 1");
   TopK out;
@@ -87,7 +102,7 @@ TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k,
       model.item_similarity(items[r], row.data());
       mask.next_row();
       mask.set(items[r]);
-      filtered_topk(row.data(), n, r, k, mask, filters, &out.ids[r * k], &out.scores[r * k]);
+      row_topk(row.data(), n, r, k, mask, filters, fallback, &out.ids[r * k], &out.scores[r * k]);
     }
   });
   return out;

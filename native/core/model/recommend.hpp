@@ -29,13 +29,21 @@ struct RecommendFilters {
   float min_score = -std::numeric_limits<float>::infinity();
 };
 
+// The cold-start fallback: rows flagged in `rows` (one byte per query row: no known items, or an
+// unknown user or query item) are ranked by `scores` (one per item: training counts, -inf for items
+// never seen) under the same filters, the least score aside; with no scores they get nothing.
+struct Fallback {
+  const uint8_t* rows = nullptr;
+  const float* scores = nullptr;
+};
+
 // Top-k for every row of `inputs`. With mask_input, the row's own items are never returned; the
 // filters narrow the candidates further. A row gets k items whenever k candidates pass.
 TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, const RecommendFilters& filters, TrainContext& ctx,
-               const int32_t* row_users = nullptr);
+               const int32_t* row_users = nullptr, const Fallback& fallback = {});
 
 // Top-k most similar items for each query item (the item itself is excluded), with the same filters.
 TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k, const RecommendFilters& filters,
-                   TrainContext& ctx);
+                   TrainContext& ctx, const Fallback& fallback = {});
 
 }  // namespace cfkit
