@@ -219,9 +219,11 @@ export abstract class NativeRecommender implements Recommender {
     const flags = new Uint8Array(rows);
     if (fallback === 'popular') for (let r = 0; r < rows; r++) flags[r] = empty(r) ? 1 : 0;
     else for (const r of unknownRows) flags[r] = 1;
-    const popular = fallback === 'popular';
-    const t = await call({ k, ...filters, fallbackRows: flags, fallbackScores: popular ? this.popularScores() : undefined });
-    const served = popular ? Array.from(flags.keys()).filter((r) => flags[r] === 1) : [];
+    const flagged = Array.from(flags.keys()).filter((r) => flags[r] === 1);
+    const popular = fallback === 'popular' && flagged.length > 0;
+    // The addon copies what it is given, so the per-item scores travel only when a row needs them.
+    const t = await call({ k, ...filters, ...(flagged.length ? { fallbackRows: flags } : {}), fallbackScores: popular ? this.popularScores() : undefined });
+    const served = popular ? flagged : [];
     return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds, served, unknownRows, tally.ids);
   }
 
