@@ -7,7 +7,7 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { root, dataDir, opt, flag, threads, machine, median, runChild, ml1mInfaeSplit } = require('./common');
+const { root, dataDir, opt, flag, threads, machine, median, runChild, ml1mInfaeSplit, writeResults, runMain } = require('./common');
 
 const CONFIGS = [
   { model: 'ease', dataset: 'lastfm', stage: 'factorize', delayMs: 400 },
@@ -71,12 +71,7 @@ async function main() {
     results.runs.push(r);
     console.error(r.error ? `${config.model} ${config.stage}: ${r.error}` : `${config.model} ${config.stage} (${r.items} items): median ${r.latencyMs.median.toFixed(1)} ms, max ${r.latencyMs.max.toFixed(1)} ms`);
   }
-  const out = path.join(__dirname, 'results', 'abort.json');
-  fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
-  console.error(`wrote ${path.relative(root, out)}`);
+  writeResults('abort', results);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

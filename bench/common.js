@@ -52,6 +52,23 @@ async function ml1mInfaeSplit(c) {
   return { train, validation, test: c.evalSetFrom(trainVal, te) };
 }
 
+// Writes bench/results/NAME.json and says so.
+function writeResults(name, results) {
+  const fs = require('node:fs');
+  const out = path.join(__dirname, 'results', `${name}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  console.error(`wrote ${path.relative(root, out)}`);
+}
+
+// Runs a script's async main, exiting with status 1 and the error on failure.
+function runMain(main) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
+
 const childConfig = () => (flag('--child') ? JSON.parse(opt('--child')) : null);
 
-module.exports = { root, dataDir, args, opt, flag, threads, machine, median, runChild, childConfig, ml1mInfaeSplit };
+module.exports = { root, dataDir, args, opt, flag, threads, machine, median, runChild, childConfig, ml1mInfaeSplit, writeResults, runMain };

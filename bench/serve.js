@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { root, dataDir, opt, flag, machine, median, runChild } = require('./common');
+const { root, dataDir, opt, flag, machine, median, runChild, writeResults, runMain } = require('./common');
 
 const CONFIGS = [
   { name: 'ease-ml1m', model: 'ease', data: 'ml-1m/ratings_no_ts.dat', options: { l2: 500 } },
@@ -144,12 +144,7 @@ async function main() {
         `HTTP ${run.http.reqPerSec.toFixed(0)} req/s p50 ${run.http.p50Ms.toFixed(2)} ms p99 ${run.http.p99Ms.toFixed(2)} ms, ${run.http.errors} errors`,
     );
   }
-  const out = path.join(__dirname, 'results', 'serve.json');
-  fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
-  console.error(`wrote ${path.relative(root, out)}`);
+  writeResults('serve', results);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

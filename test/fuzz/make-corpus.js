@@ -73,26 +73,10 @@ function layout(type, params, sections, reserve) {
   return { header: { type, cfkitVersion: 'fuzz', params, meta: {}, sections: table }, payloads };
 }
 function crafted(type, params, sections) {
-  let reserve = 256;
-  for (;;) {
+  // the header's size fixes the payload offsets: grow the reserve until the JSON fits in it
+  for (let reserve = 256; ; reserve += 256) {
     const { header, payloads } = layout(type, params, sections, reserve);
-    const json = Buffer.from(JSON.stringify(header), 'utf8');
-    if (json.length <= reserve) {
-      // pad the JSON to the reserved size so the payload offsets hold
-      const padded = Buffer.concat([json, Buffer.alloc(reserve - json.length, 0x20)]);
-      const pre = Buffer.alloc(PREAMBLE);
-      Buffer.from('CFKITMDL', 'latin1').copy(pre, 0);
-      pre.writeUInt32LE(1, 8);
-      pre.writeUInt32LE(padded.length, 12);
-      pre.writeUInt32LE(zlib.crc32(padded) >>> 0, 16);
-      const end = payloads.length ? Math.max(...payloads.map(([o, b]) => o + b.length)) : PREAMBLE + padded.length;
-      const body = Buffer.alloc(align8(end));
-      pre.copy(body, 0);
-      padded.copy(body, PREAMBLE);
-      for (const [o, b] of payloads) b.copy(body, o);
-      return Buffer.concat([body, Buffer.from('CFKITEND', 'latin1')]);
-    }
-    reserve = json.length + 64;
+    if (Buffer.byteLength(JSON.stringify(header)) <= reserve) return rawModel(header, payloads);
   }
 }
 const f32 = (n, v) => Buffer.from(new Float32Array(n).fill(v).buffer);
