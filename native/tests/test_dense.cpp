@@ -141,6 +141,49 @@ TEST(stepwise_cholesky_stops_when_the_callback_throws_and_reports_breakdown_like
   CHECK(lapack::potrf_lower(n, lapack_copy.data()) == 151);
 }
 
+TEST(tiled_blas_products_match_double_and_do_not_depend_on_the_thread_count) {
+  // Shapes past the one-call threshold, with ragged last tiles and operands inside larger arrays.
+  // OpenBLAS's own threading changes these bits (Haswell's kernels at any size); the tiles must not.
+  lapack::BlasThreadsScope serial(1);
+  const int64_t m = 700, n = 530, k = 333, lda = m + 3, ldb = n + 5, ldc = m + 7;
+  const int64_t ldl = n + 2;
+  const std::vector<float> a = uniform(size_t(lda * k), 21), b = uniform(size_t(ldb * k), 22), c0 = uniform(size_t(ldc * m), 23);
+  const std::vector<float> l = uniform(size_t(ldl * n), 24);
+  std::vector<std::vector<float>> gemm, syrk, trmm;
+  for (int threads : {1, 2, 3}) {
+    std::vector<float> c = c0;
+    lapack::gemm_nt(m, n, k, -1.f, a.data(), lda, b.data(), ldb, 1.f, c.data(), ldc, threads);
+    gemm.push_back(c);
+    c = c0;
+    lapack::syrk_lower(m, k, -1.f, a.data(), lda, 1.f, c.data(), ldc, threads);
+    syrk.push_back(c);
+    c = c0;  // B (m x n, leading dimension ldc) := B·Lᵀ with L the lower triangle of l
+    lapack::trmm_right_lower_trans(m, n, l.data(), ldl, c.data(), ldc, threads);
+    trmm.push_back(c);
+  }
+  double worst_gemm = 0, worst_syrk = 0, worst_trmm = 0;
+  for (int64_t j = 0; j < m; ++j)
+    for (int64_t i = 0; i < m; ++i) {
+      double g = 0, s = 0, t = 0;
+      for (int64_t p = 0; p < k; ++p) {
+        if (j < n) g += double(a[i + p * lda]) * b[j + p * ldb];
+        s += double(a[i + p * lda]) * a[j + p * lda];
+      }
+      for (int64_t p = 0; j < n && p <= j; ++p) t += double(c0[i + p * ldc]) * l[j + p * ldl];
+      const size_t q = size_t(i + j * ldc);
+      if (j < n) worst_gemm = std::max(worst_gemm, std::fabs(gemm[0][q] - (c0[q] - g)));
+      if (j < n) worst_trmm = std::max(worst_trmm, std::fabs(trmm[0][q] - t));
+      if (i >= j) worst_syrk = std::max(worst_syrk, std::fabs(syrk[0][q] - (c0[q] - s)));
+      else CHECK(syrk[0][q] == c0[q]);  // the upper triangle is left alone
+    }
+  CHECK(worst_gemm < 1e-3 && worst_syrk < 1e-3 && worst_trmm < 1e-3);
+  for (size_t t = 1; t < gemm.size(); ++t) {
+    CHECK(gemm[t] == gemm[0]);
+    CHECK(syrk[t] == syrk[0]);
+    CHECK(trmm[t] == trmm[0]);
+  }
+}
+
 TEST(strassen_product_matches_the_classical_product_and_leaves_its_workspace_zero) {
   // Even and odd dimensions (the remainders peeled off to the BLAS), with Strassen on at 16 and off
   // where any dimension is below it; operands inside larger arrays (leading dimensions > rows).

@@ -22,13 +22,20 @@ int potrs_lower(int64_t n, int64_t nrhs, const double* a, double* b);
 int potrf_lower(int64_t n, float* a, int64_t lda);
 // Inverse of a lower triangular n x n matrix in place; returns LAPACK's info (>0: a zero diagonal).
 int trtri_lower(int64_t n, float* a, int64_t lda);
+
+// The three products below run on `threads` threads of their own, each tile one single-threaded
+// BLAS call, and the tiles depend on the shape alone: their bits do not depend on the thread count.
+// OpenBLAS's own threading splits by thread count and its results change with it (Haswell's sgemm
+// and ssyrk kernels at any size, other kernels when the inner dimension is between one and two of
+// its blocks). Callers keep the BLAS itself on one thread (BlasThreadsScope(1)) around them.
 // B := B·Lᵀ for m x n B and lower n x n L.
-void trmm_right_lower_trans(int64_t m, int64_t n, const float* l, int64_t ldl, float* b, int64_t ldb);
+void trmm_right_lower_trans(int64_t m, int64_t n, const float* l, int64_t ldl, float* b, int64_t ldb, int threads = 1);
 // Lower triangle of C := alpha·A·Aᵀ + beta·C for n x k A.
-void syrk_lower(int64_t n, int64_t k, float alpha, const float* a, int64_t lda, float beta, float* c, int64_t ldc);
+void syrk_lower(int64_t n, int64_t k, float alpha, const float* a, int64_t lda, float beta, float* c, int64_t ldc,
+                int threads = 1);
 // C := alpha·A·Bᵀ + beta·C for m x k A and n x k B.
 void gemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
-             float beta, float* c, int64_t ldc);
+             float beta, float* c, int64_t ldc, int threads = 1);
 
 // Threads the BLAS uses from now on (no-op when the vendor offers no control); returns the old value.
 int set_blas_threads(int threads);

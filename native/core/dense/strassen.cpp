@@ -63,7 +63,7 @@ void subtract_product(int64_t m, int64_t n, int64_t k, const float* a, int64_t l
                       const std::function<void()>& after_part) {
   if (m <= 0 || n <= 0) return;
   if (std::min({m, n, k}) < plan.strassen_min) {
-    lapack::gemm_nt(m, n, k, -1.f, a, lda, b, ldb, 1.f, c, ldc);
+    lapack::gemm_nt(m, n, k, -1.f, a, lda, b, ldb, 1.f, c, ldc, threads);
     if (after_part) after_part();
     return;
   }
@@ -77,7 +77,7 @@ void subtract_product(int64_t m, int64_t n, int64_t k, const float* a, int64_t l
   const Block b11{b, ldb}, b21{b + nq, ldb}, b12{b + kq * ldb, ldb}, b22{b + nq + kq * ldb, ldb};
   float *c11 = c, *c21 = c + mq, *c12 = c + nq * ldc, *c22 = c + mq + nq * ldc;
   auto product = [&](Block x, Block y, float* out, int64_t ldo) {
-    lapack::gemm_nt(mq, nq, kq, -1.f, x.p, x.ld, y.p, y.ld, 1.f, out, ldo);
+    lapack::gemm_nt(mq, nq, kq, -1.f, x.p, x.ld, y.p, y.ld, 1.f, out, ldo, threads);
     if (after_part) after_part();
   };
   const Block sa_block{sa, mq}, sb_block{sb, nq};
@@ -108,9 +108,9 @@ void subtract_product(int64_t m, int64_t n, int64_t k, const float* a, int64_t l
   spread(mq, nq, t, c12, c11, -1.f, ldc, threads);
 
   // The peeled remainders: the inner dimension's last columns, then C's last rows and columns.
-  if (2 * kq < k) lapack::gemm_nt(2 * mq, 2 * nq, k - 2 * kq, -1.f, a + 2 * kq * lda, lda, b + 2 * kq * ldb, ldb, 1.f, c, ldc);
-  if (2 * mq < m) lapack::gemm_nt(m - 2 * mq, n, k, -1.f, a + 2 * mq, lda, b, ldb, 1.f, c + 2 * mq, ldc);
-  if (2 * nq < n) lapack::gemm_nt(2 * mq, n - 2 * nq, k, -1.f, a, lda, b + 2 * nq, ldb, 1.f, c + 2 * nq * ldc, ldc);
+  if (2 * kq < k) lapack::gemm_nt(2 * mq, 2 * nq, k - 2 * kq, -1.f, a + 2 * kq * lda, lda, b + 2 * kq * ldb, ldb, 1.f, c, ldc, threads);
+  if (2 * mq < m) lapack::gemm_nt(m - 2 * mq, n, k, -1.f, a + 2 * mq, lda, b, ldb, 1.f, c + 2 * mq, ldc, threads);
+  if (2 * nq < n) lapack::gemm_nt(2 * mq, n - 2 * nq, k, -1.f, a, lda, b + 2 * nq, ldb, 1.f, c + 2 * nq * ldc, ldc, threads);
 }
 
 }  // namespace cfkit

@@ -36,7 +36,7 @@ bool TrapezoidCholesky::factor_columns(float* a, int64_t ncol, int64_t nrow, int
         if (lapack::trtri_lower(ncol, inv, ncol) != 0) return false;
       }
     }
-    lapack::trmm_right_lower_trans(below, ncol, tile_inverse_.data(), ncol, a + ncol, ld);
+    lapack::trmm_right_lower_trans(below, ncol, tile_inverse_.data(), ncol, a + ncol, ld, threads_);
     account(double(ncol) * ncol * ncol / 6 + double(below) * ncol * ncol / 2);
     return true;
   }
@@ -53,7 +53,7 @@ bool TrapezoidCholesky::factor_columns(float* a, int64_t ncol, int64_t nrow, int
 // Lower part of the n x n block c −= l·lᵀ, for l n x k.
 void TrapezoidCholesky::update_lower(int64_t n, int64_t k, const float* l, int64_t ld, float* c) {
   if (n <= plan_.syrk_leaf) {
-    lapack::syrk_lower(n, k, -1.f, l, ld, 1.f, c, ld);
+    lapack::syrk_lower(n, k, -1.f, l, ld, 1.f, c, ld, threads_);
     account(double(n) * n * k / 2);
     return;
   }

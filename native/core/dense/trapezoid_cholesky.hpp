@@ -27,7 +27,7 @@ struct TrapezoidPlan {
 
 class TrapezoidCholesky {
  public:
-  // `threads` splits Strassen's additions; the BLAS uses whatever the caller set.
+  // `threads` run the products (dense/lapack.hpp's tiles) and Strassen's additions.
   explicit TrapezoidCholesky(int threads, TrapezoidPlan plan = {});
 
   // Factors the nrow x ncol trapezoid at `a` (leading dimension ld, nrow ≥ ncol) in place. Only the

@@ -28,10 +28,10 @@ constexpr Idx kBlasWork = 32768;
 // spares OpenBLAS a pass that clears C first, which a profile of Gowalla's fit put at about 2 CPU
 // seconds (3.8 G entries). Small products stay out of the BLAS, whose per-call cost exceeds theirs
 // (most descendant updates are a few columns wide).
-void descendant_product(const float* a, int64_t lda, int64_t ndrow1, int64_t ndrow2, int64_t ndcol, float* c) {
+void descendant_product(const float* a, int64_t lda, int64_t ndrow1, int64_t ndrow2, int64_t ndcol, float* c, int threads) {
   if (ndrow1 * ndrow2 * ndcol >= kBlasWork) {
-    lapack::syrk_lower(ndrow1, ndcol, 1.f, a, lda, 1.f, c, ndrow2);
-    lapack::gemm_nt(ndrow2 - ndrow1, ndrow1, ndcol, 1.f, a + ndrow1, lda, a, lda, 1.f, c + ndrow1, ndrow2);
+    lapack::syrk_lower(ndrow1, ndcol, 1.f, a, lda, 1.f, c, ndrow2, threads);
+    lapack::gemm_nt(ndrow2 - ndrow1, ndrow1, ndcol, 1.f, a + ndrow1, lda, a, lda, 1.f, c + ndrow1, ndrow2, threads);
     return;
   }
   for (int64_t j = 0; j < ndrow1; ++j) {
@@ -91,11 +91,11 @@ void update_target(const float* a, int64_t lda, const int32_t* rel, int64_t ndro
       // The panel's rows land on consecutive rows of the target (so do its columns, which are its
       // first rows): the BLAS subtracts the product in place.
       float* target = block + int64_t(rel[j0]) * nsrow + rel[j0];
-      lapack::syrk_lower(w, ndcol, -1.f, a + j0, lda, 1.f, target, nsrow);
-      lapack::gemm_nt(m - w, w, ndcol, -1.f, a + j0 + w, lda, a + j0, lda, 1.f, target + w, nsrow);
+      lapack::syrk_lower(w, ndcol, -1.f, a + j0, lda, 1.f, target, nsrow, threads);
+      lapack::gemm_nt(m - w, w, ndcol, -1.f, a + j0 + w, lda, a + j0, lda, 1.f, target + w, nsrow, threads);
       continue;
     }
-    descendant_product(a + j0, lda, w, m, ndcol, c);
+    descendant_product(a + j0, lda, w, m, ndcol, c, threads);
     subtract_scattered(c, w, m, rel + j0, block, nsrow, w * m >= kParallelScatter ? threads : 1);
   }
 }
@@ -309,7 +309,8 @@ SingleFactor supernodal_factor_single(const cholmod_factor& f, const Csr& x, dou
     head[owner] = d;
   };
 
-  lapack::BlasThreadsScope blas(ctx.threads());
+  // The products spread over the threads themselves, in tiles fixed by their shapes (dense/lapack.hpp).
+  lapack::BlasThreadsScope blas(1);
   for (int64_t s = 0; s < nsuper; ++s) {
     const Idx k1 = super[s], k2 = super[s + 1], nscol = k2 - k1, psi = pi[s], nsrow = pi[s + 1] - psi;
     if (s == last) background.finish(ctx.threads());
