@@ -22,6 +22,9 @@ export interface ProgressEvent {
   step?: number;
   lambda?: number;
   validationHr100?: number;
+  /** Bulk export: users done so far, and how many in all when that is known. */
+  done?: number;
+  total?: number;
 }
 
 export interface RunOptions {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { IOError } from '../errors';
+import { CfkitError, IOError } from '../errors';
 
 function processIsAlive(pid: number): boolean {
   try {
@@ -43,7 +43,8 @@ export async function removeStaleTemporaries(target: string): Promise<string[]> 
 /**
  * Writes a file so that readers see either the old file or the complete new one: the data goes to a
  * temporary file in the same directory, is fsynced, then renamed over the target, and the directory
- * is fsynced. On any failure the temporary file is removed and the old file is untouched. Temporary
+ * is fsynced. On any failure the temporary file is removed and the old file is untouched; errors
+ * from the file system become IOError, a CfkitError from `write` is rethrown as it is. Temporary
  * files of the same target left by killed processes are removed first (removeStaleTemporaries).
  */
 export async function writeFileAtomic(target: string, write: (fd: fs.promises.FileHandle) => Promise<void>): Promise<void> {
@@ -61,6 +62,7 @@ export async function writeFileAtomic(target: string, write: (fd: fs.promises.Fi
   } catch (err) {
     if (handle) await handle.close().catch(() => undefined);
     await fs.promises.unlink(tmp).catch(() => undefined);
+    if (err instanceof CfkitError) throw err;  // the writer's own (an abort, bad input) keeps its code
     throw new IOError(`could not write ${target}: ${(err as Error).message}`, { cause: err });
   }
   // Persist the rename itself; some filesystems refuse fsync on directories, which is harmless.

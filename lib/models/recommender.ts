@@ -8,6 +8,7 @@ import { ModelFile, section, SectionData, writeModelFile } from '../io/container
 import { unknownPolicy } from './item-filter';
 import { ItemSelection, resolveFilters, rowsFromIds, UnknownTally } from './request';
 import { version } from '../version';
+import { recommendAll, RecommendAllOptions, RecommendationBatch } from '../batch/export';
 
 export interface RecommendOptions extends RunOptions {
   /** How many items per row. Default 10. */
@@ -77,12 +78,16 @@ export interface Recommender {
   readonly itemIds: IdMap;
   readonly numItems: number;
   readonly disposed: boolean;
+  /** Training rows by user, when the model keeps them (known users are served from them). */
+  readonly history?: Interactions;
   /** @internal The addon handle; throws DisposedError after dispose(). */
   nativeHandle(): NativeModelHandle;
   recommend(inputs: Interactions, opts?: RecommendOptions): Promise<Recommendations>;
   recommendUsers(users: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations>;
   recommendItems(itemLists: readonly (readonly ExternalId[])[], opts?: RecommendOptions): Promise<Recommendations>;
   similarItems(items: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations>;
+  /** Top-k for every training user (or `opts.users`) in bounded batches; see batch/export. */
+  recommendAll(opts?: RecommendAllOptions): AsyncGenerator<RecommendationBatch>;
   save(file: string): Promise<void>;
   dispose(): void;
   [Symbol.dispose](): void;
@@ -305,6 +310,14 @@ export abstract class NativeRecommender implements Recommender {
       opts,
       k,
     );
+  }
+
+  /**
+   * Top-k for every training user, or for `opts.users` (any iterable or async iterable of ids), as
+   * an async iterable of batches of `batchSize` users; memory holds two batches at a time.
+   */
+  recommendAll(opts?: RecommendAllOptions): AsyncGenerator<RecommendationBatch> {
+    return recommendAll(this, opts);
   }
 
   /** Dense scores (rows x items, row-major) for each row of `inputs`; for small batches. */
