@@ -8,6 +8,7 @@ import { syntheticInteractions } from '../data/synthetic';
 import { evaluate, evaluateScores, parseMetric } from '../eval/metrics';
 import { version } from '../version';
 import { DataFlags, dataOptions, fileProvenance, fitModel, int, loadData, ModelFlags, modelOptions, modelParams, num } from './options';
+import { batchCommand } from './batch';
 import { recommendCommand } from './recommend';
 import { table } from './table';
 
@@ -130,6 +131,7 @@ export function buildProgram(): Command {
     });
 
   recommendCommand(program);
+  batchCommand(program);
 
   program
     .command('doctor')
