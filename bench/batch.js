@@ -3,14 +3,18 @@
 // λ 200, density 5e-4, as bench/serve.js), written as JSON lines by exportRecommendations, on 1 and
 // 2 threads. Each run is its own child process that loads the saved model and exports; users/s is
 // the median of --repeat runs, and peak RSS is the child's (so the export's bound shows against a
-// child that only loads). Writes bench/results/batch.json.
+// child that only loads). Then, when redis-server is installed, the same export over BullMQ: 1
+// worker of 2 threads against 2 workers of 1 thread (`cfkit batch work`), shards of 5,000 users,
+// timed from the workers' start to the last shard file. Writes bench/results/batch.json.
 //
-//   node bench/batch.js [--repeat 3] [--batch-size 1024] [--model FILE]
+//   node bench/batch.js [--repeat 3] [--batch-size 1024] [--model FILE] [--no-queue]
 'use strict';
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { root, dataDir, opt, machine, median, runChild, childConfig, writeResults, runMain } = require('./common');
+const { root, dataDir, opt, flag, machine, median, runChild, childConfig, writeResults, runMain } = require('./common');
 
 const TRAIN = path.join(dataDir, 'gowalla-lightgcn', 'train.txt');
 const SANSA = { factorizer: 'icf', l2: 200, density: 5e-4 };
@@ -35,6 +39,57 @@ async function child(cfg) {
   fs.unlinkSync(out);
   model.dispose();
   return { users: summary.users, seconds, usersPerSecond: summary.users / seconds, bytes, peakRssMiB: process.resourceUsage().maxRSS / 1024, rssAfterLoadMiB: afterLoad / 2 ** 20 };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// Users/s of the whole export through BullMQ with `workers` processes of `threads` threads each.
+async function queueRun(redis, model, dir, workers, threads) {
+  const { enqueueExport, exportStatus } = require(path.join(root, 'dist', 'batch'));
+  const out = path.join(dir, `queue-${workers}`);
+  const queue = `bench-${process.pid}-${workers}`;
+  const manifest = await enqueueExport({ redis, queue, model, out, shardSize: 5000, k: 20 });
+  const cli = path.join(root, 'dist', 'cli', 'main.js');
+  const t0 = performance.now();
+  const procs = Array.from({ length: workers }, () =>
+    spawn(process.execPath, [cli, 'batch', 'work', '--redis', redis, '--queue', queue, '--threads', String(threads)], { stdio: 'ignore' }),
+  );
+  try {
+    while (!(await exportStatus({ redis, queue, out })).done) await sleep(20);
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  fs.rmSync(out, { recursive: true, force: true });
+  return { workers, threadsPerWorker: threads, shards: manifest.shards, shardSize: 5000, seconds, usersPerSecond: manifest.users / seconds };
+}
+
+async function queueRuns(model, dir) {
+  if (flag('--no-queue') || spawnSync('redis-server', ['--version']).status !== 0) return { skipped: 'redis-server is not installed (or --no-queue)' };
+  const port = await freePort();
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await sleep(300);
+  try {
+    const redis = `redis://127.0.0.1:${port}`;
+    const runs = [];
+    for (const [workers, threads] of [[1, 2], [2, 1]]) {
+      const r = await queueRun(redis, model, dir, workers, threads);
+      console.error(`BullMQ, ${workers} worker(s) x ${threads} thread(s): ${r.usersPerSecond.toFixed(0)} users/s`);
+      runs.push(r);
+    }
+    return { runs, note: 'from the workers\' start (model loading included) to the last shard file; redis-server on 127.0.0.1' };
+  } finally {
+    server.kill('SIGTERM');
+  }
 }
 
 async function main() {
@@ -70,6 +125,7 @@ async function main() {
       const usersPerSecond = median(times.map((t) => t.usersPerSecond));
       runs.push({ threads, usersPerSecond, usersPerSecondRuns: times.map((t) => t.usersPerSecond), users: times[0].users, bytes: times[0].bytes, peakRssMiB: median(times.map((t) => t.peakRssMiB)) });
     }
+    const queue = await queueRuns(model, dir);
     writeResults('batch', {
       machine: machine(),
       date: new Date().toISOString(),
@@ -79,6 +135,7 @@ async function main() {
       export: { format: 'jsonl', k: 20, batchSize },
       loadOnlyPeakRssMiB: load.peakRssMiB,
       runs,
+      queue,
       target: { usersPerSecond: 5000, threads: 2, met: runs.find((r) => r.threads === 2).usersPerSecond >= 5000 },
     });
   } finally {
