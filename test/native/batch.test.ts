@@ -189,3 +189,18 @@ describe('progress printer', () => {
     expect(() => progressPrinter('loud' as never)).toThrow(/progress format/);
   });
 });
+
+describe('without the optional bullmq package', () => {
+  test('the queue functions fail with E_INPUT naming the packages to install', async () => {
+    jest.resetModules();
+    jest.doMock('bullmq', () => {
+      throw new Error("Cannot find module 'bullmq'");
+    });
+    const { exportStatus } = await import('../../lib/batch/queue');
+    await expect(exportStatus({ redis: 'redis://127.0.0.1:1' })).rejects.toMatchObject({
+      code: 'E_INPUT',
+      message: expect.stringMatching(/npm install bullmq ioredis/),
+    });
+    jest.dontMock('bullmq');
+  });
+});
