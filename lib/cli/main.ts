@@ -9,6 +9,7 @@ import { evaluate, evaluateScores, parseMetric } from '../eval/metrics';
 import { version } from '../version';
 import { DataFlags, dataOptions, fileProvenance, fitModel, int, loadData, ModelFlags, modelOptions, modelParams, num } from './options';
 import { batchCommand } from './batch';
+import { benchCommands } from './bench';
 import { recommendCommand } from './recommend';
 import { table } from './table';
 
@@ -132,6 +133,7 @@ export function buildProgram(): Command {
 
   recommendCommand(program);
   batchCommand(program);
+  benchCommands(program);
 
   program
     .command('doctor')

@@ -15,6 +15,11 @@ export interface SyntheticOptions {
   /** Probability that an interaction comes from the user's own cluster. */
   affinity?: number;
   seed?: number;
+  /**
+   * Ratings 1-5 instead of implicit 1s, for rating models (MF): 4 or 5 for items of the user's own
+   * cluster, 1 to 3 for the others. The interactions themselves are the same as without it.
+   */
+  ratings?: boolean;
 }
 
 /**
@@ -32,6 +37,7 @@ export function syntheticInteractions(opts: SyntheticOptions = {}): Interactions
     if (!Number.isInteger(v) || v < 1) throw new InputError(`${k} must be a positive integer`);
   if (!(mean >= 1) || !(affinity >= 0 && affinity <= 1) || !(alpha >= 0)) throw new InputError('invalid synthetic options');
   const rng = new Rng(checkSeed(opts.seed, 7));
+  const ratingRng = opts.ratings ? new Rng((checkSeed(opts.seed, 7) ^ 0x9e3779b9) >>> 0) : undefined;
   // Popularity rank is a random permutation so popular items spread over clusters.
   const rank = rng.shuffle(Int32Array.from({ length: nItems }, (_, i) => i));
   const weight = new Float64Array(nItems);
@@ -56,6 +62,7 @@ export function syntheticInteractions(opts: SyntheticOptions = {}): Interactions
   };
   const users: number[] = [];
   const items: number[] = [];
+  const values: number[] = [];
   const sigma = 0.8;
   const mu = Math.log(mean) - (sigma * sigma) / 2;
   const seen = new Set<number>();
@@ -71,7 +78,9 @@ export function syntheticInteractions(opts: SyntheticOptions = {}): Interactions
       seen.add(it);
       users.push(u);
       items.push(it);
+      // A second generator draws the ratings, so the interactions match the implicit data's.
+      if (ratingRng) values.push(cluster[it] === c ? 4 + ratingRng.int(2) : 1 + ratingRng.int(3));
     }
   }
-  return Interactions.fromArrays({ users, items }, { userIds: IdMap.identity(nUsers), itemIds: IdMap.identity(nItems) });
+  return Interactions.fromArrays({ users, items, ...(ratingRng ? { values } : {}) }, { userIds: IdMap.identity(nUsers), itemIds: IdMap.identity(nItems) });
 }
