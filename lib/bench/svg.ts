@@ -18,6 +18,8 @@ function niceTicks(lo: number, hi: number, count = 5): number[] {
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  // The axis ends on a tick at or above the data.
+  if (!ticks.length || ticks[ticks.length - 1] < hi) ticks.push(Number(((ticks.length ? ticks[ticks.length - 1] : lo) + step).toPrecision(12)));
   return ticks;
 }
 
@@ -51,7 +53,9 @@ export interface BarChartOptions {
 
 /** One bar per label from zero, with error bars. */
 export function barChart(o: BarChartOptions): string {
-  const f: Frame = { width: o.width ?? Math.max(320, 90 + o.labels.length * 70), height: o.height ?? 300, margin: { l: 60, r: 14, t: 32, b: 70 } };
+  // Labels are written at 30°: room below the axis for the longest (about 5.5 px a character).
+  const below = Math.min(150, 24 + 0.5 * 5.5 * Math.max(0, ...o.labels.map((l) => l.length)));
+  const f: Frame = { width: o.width ?? Math.max(320, 90 + o.labels.length * 70), height: (o.height ?? 230) + below, margin: { l: 60, r: 14, t: 32, b: below } };
   const { width: W, height: H, margin: M } = f;
   const top = Math.max(...o.values.map((v, i) => v + (o.errors?.[i] ?? 0)), 0);
   const yTicks = niceTicks(0, top > 0 ? top * 1.05 : 1);
