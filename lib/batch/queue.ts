@@ -9,13 +9,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import type { Job, Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { InputError } from '../errors';
 import type { ExternalId } from '../data/idmap';
 import { writeFileAtomic } from '../io/atomic';
+import { sha256File } from '../io/hash';
 import { load, Model } from '../models/load';
 import { ExportFormat, exportRecommendations } from './export';
+import { idsFromFile } from './ids';
 
 type BullMQ = typeof import('bullmq');
 
@@ -99,23 +100,6 @@ export interface Manifest {
 
 export const shardFile = (shard: number, format: ExportFormat): string => `shard-${String(shard).padStart(5, '0')}.${format}`;
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-async function* readIds(file: string, ids: Model['history']): AsyncGenerator<ExternalId> {
-  const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
-  for await (const line of lines) {
-    const text = line.trim();
-    if (!text) continue;
-    // Ids are kept as the model holds them: numbers for numeric maps, else text.
-    const n = Number(text);
-    yield /^-?\d+$/.test(text) && (!ids || ids.userIds.index(n) !== undefined || ids.userIds.index(text) === undefined) ? n : text;
-  }
-}
-
 function positiveInt(v: number | undefined, name: string, fallback: number, max: number): number {
   const x = v ?? fallback;
   if (!Number.isInteger(x) || x < 1 || x > max) throw new InputError(`${name} must be an integer in [1, ${max}], got ${String(v)}`);
@@ -152,7 +136,7 @@ export async function enqueueExport(opts: EnqueueOptions): Promise<Manifest> {
       for (let s = 0; s < users; s += shardSize) shards.push({ ...base, range: [s, Math.min(users, s + shardSize)] });
     } else {
       let batch: ExternalId[] = [];
-      for await (const id of readIds(opts.users!, m.history)) {
+      for await (const id of idsFromFile(opts.users!, m.history?.userIds)) {
         batch.push(id);
         if (batch.length === shardSize) (shards.push({ ...base, users: batch }), (batch = []));
         users++;

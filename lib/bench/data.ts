@@ -1,6 +1,5 @@
 /** A bench dataset and its split, built the same way in the parent (for its record) and in each model's process. */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { InputError } from '../errors';
 import { Interactions } from '../data/interactions';
 import type { FileOptions } from '../data/readers';
@@ -45,12 +44,6 @@ export async function makeSplit(data: Interactions, s: SplitConfig): Promise<Ben
       return { train: data, test: evalSetFrom(data, targets) };
     }
   }
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** The data's own checksum: its CSR arrays (a file's bytes are recorded beside it). */

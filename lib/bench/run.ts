@@ -8,7 +8,8 @@ import { CfkitError } from '../errors';
 import { version } from '../version';
 import type { ChildRequest, ModelResult } from './child';
 import { checkConfig, ConfigError, ResolvedConfig, SplitConfig } from './config';
-import { loadDataset, makeSplit, sha256Data, sha256File, shape } from './data';
+import { sha256File } from '../io/hash';
+import { loadDataset, makeSplit, sha256Data, shape } from './data';
 
 export const RESULTS_SCHEMA = 'cfkit-bench-results/1';
 

@@ -1,9 +1,8 @@
 /** Options the CLI's commands share: data files, models and their parameters, progress, ids. */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../errors';
-import type { ExternalId, IdMap } from '../data/idmap';
+import { sha256File } from '../io/hash';
 import { Interactions } from '../data/interactions';
 import { FileOptions } from '../data/readers';
 import { EASE } from '../models/ease';
@@ -60,13 +59,7 @@ export async function loadData(file: string, flags: DataFlags, extra: FileOption
 
 /** The file's path, size and sha256, for provenance records. */
 export async function fileProvenance(file: string): Promise<{ path: string; bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of fs.createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { path: file, bytes, sha256: hash.digest('hex') };
+  return { path: file, bytes: (await fs.promises.stat(file)).size, sha256: await sha256File(file) };
 }
 
 export const MODELS = ['ease', 'sansa', 'mf', 'infae'] as const;
@@ -153,13 +146,4 @@ export async function fitModel(train: Interactions, f: ModelFlags): Promise<{ mo
   }
 }
 
-/**
- * An id typed on the command line, as the map holds it: a number when the text is an integer the
- * map knows as a number (index ids, numeric files), else the text.
- */
-export function cliId(text: string, ids: IdMap | undefined): ExternalId {
-  if (!/^-?\d+$/.test(text)) return text;
-  const n = Number(text);
-  if (!ids || ids.index(n) !== undefined || ids.index(text) === undefined) return n;
-  return text;
-}
+export { idFromText as cliId } from '../batch/ids';

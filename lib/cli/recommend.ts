@@ -1,12 +1,12 @@
 /** `cfkit recommend`: users from a list, a file or the whole history, streamed as text, JSON lines or CSV. */
 import * as fs from 'node:fs';
-import * as readline from 'node:readline';
 import { Command, Option } from 'commander';
 import { InputError } from '../errors';
 import type { ExternalId } from '../data/idmap';
 import { exportBatches, exportRecommendations, ExportFormat, formatScore, streamWriter } from '../batch/export';
+import { idsFromFile } from '../batch/ids';
 import { load } from '../models/load';
-import type { Recommendations, Recommender } from '../models/recommender';
+import type { Recommendations } from '../models/recommender';
 import { progressPrinter, ProgressFormat } from '../progress';
 import { cliId, int, progressOption } from './options';
 
@@ -27,15 +27,6 @@ interface RecommendFlags {
   batchSize?: number;
   threads?: number;
   progress?: ProgressFormat;
-}
-
-/** The ids in a file, one per line (blank lines and surrounding spaces ignored), read as they are needed. */
-async function* idsFromFile(file: string, ids: Recommender['history']): AsyncGenerator<ExternalId> {
-  const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
-  for await (const line of lines) {
-    const text = line.trim();
-    if (text) yield cliId(text, ids?.userIds);
-  }
 }
 
 // One query row (a new user's items, or an item's neighbours) in the chosen format.
@@ -71,7 +62,7 @@ async function recommend(o: RecommendFlags): Promise<void> {
       else await streamWriter(process.stdout)(text);
       return;
     }
-    const users = o.all ? undefined : o.usersFile ? idsFromFile(o.usersFile, model.history) : o.user!.map((u) => cliId(u, model.history?.userIds));
+    const users = o.all ? undefined : o.usersFile ? idsFromFile(o.usersFile, model.history?.userIds) : o.user!.map((u) => cliId(u, model.history?.userIds));
     // A few users named on the command line need no progress unless it is asked for.
     const printer = progressPrinter(o.progress ?? (o.user ? 'none' : 'auto'));
     const opts = { ...request, users, batchSize: o.batchSize, onProgress: printer.onProgress };
