@@ -17,6 +17,8 @@ export type { EASEOptions } from './models/ease';
 export { SANSA } from './models/sansa';
 export { MatrixFactorization } from './models/mf';
 export type { MatrixFactorizationOptions, MatrixFactorizationInfo } from './models/mf';
+export { ImplicitALS } from './models/ials';
+export type { ImplicitALSOptions, ImplicitALSInfo } from './models/ials';
 export { distill, DISTILL_LAMBDAS } from './models/distill';
 export type { DistillOptions, DistillResult } from './models/distill';
 export { InfiniteAE, INFINITE_AE_LAMBDAS, infiniteAEBytes } from './models/infae';

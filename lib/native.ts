@@ -44,6 +44,13 @@ export interface NativeModelHandle {
   exportArray(name: string): Float32Array | Int32Array;
 }
 
+export interface NativeIalsEpoch {
+  epoch: number;
+  /** L(W, H) after the epoch. */
+  loss: number;
+  seconds: number;
+}
+
 export interface NativeMfEpoch {
   epoch: number;
   trainRmse: number;
@@ -168,6 +175,8 @@ export interface NativeBinding {
     valid: CsrArrays | null,
     job: NativeJobOptions,
   ): Promise<{ model: NativeModelHandle; epochs: NativeMfEpoch[]; groupsTotal: number; dimensionOrder: Int32Array; mean: number }>;
+  ialsFit(x: CsrArrays, options: Record<string, number>, job: NativeJobOptions): Promise<{ model: NativeModelHandle; epochs: NativeIalsEpoch[] }>;
+  ialsFromFactors(users: number, items: number, factors: number, w: Float32Array, h: Float32Array, l2: number, unobservedWeight: number, regularizationExponent: number): NativeModelHandle;
   mfFromWeights(users: number, items: number, factors: number, p: Float32Array, q: Float32Array, foldInL2: number, mean: number): NativeModelHandle;
   mfPredict(model: NativeModelHandle, users: Int32Array, items: Int32Array): Float32Array;
   fixedScores(scores: Float32Array, rows: number, items: number): NativeModelHandle;

@@ -7,6 +7,7 @@ import type { Interactions } from '../data/interactions';
 import { evaluate, ratingErrors } from '../eval/metrics';
 import { EASE } from '../models/ease';
 import { InfiniteAE } from '../models/infae';
+import { ImplicitALS } from '../models/ials';
 import { MatrixFactorization } from '../models/mf';
 import type { Recommender } from '../models/recommender';
 import { SANSA } from '../models/sansa';
@@ -51,6 +52,8 @@ async function fit(run: ModelRun, train: Interactions, threads: number | undefin
       return SANSA.fit(train, opts);
     case 'mf':
       return MatrixFactorization.fit(train, opts);
+    case 'ials':
+      return ImplicitALS.fit(train, opts);
     case 'infae':
       return InfiniteAE.fit(train, opts);
     case 'custom': {

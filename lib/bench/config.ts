@@ -24,7 +24,7 @@ export interface DatasetConfig {
   split?: SplitConfig;
 }
 
-export const MODEL_TYPES = ['ease', 'sansa', 'mf', 'infae'] as const;
+export const MODEL_TYPES = ['ease', 'sansa', 'mf', 'ials', 'infae'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
 
 export interface ModelConfig {

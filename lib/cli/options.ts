@@ -7,6 +7,7 @@ import { Interactions } from '../data/interactions';
 import { FileOptions } from '../data/readers';
 import { EASE } from '../models/ease';
 import { InfiniteAE } from '../models/infae';
+import { ImplicitALS } from '../models/ials';
 import { MatrixFactorization } from '../models/mf';
 import type { Recommender } from '../models/recommender';
 import { SANSA } from '../models/sansa';
@@ -62,7 +63,7 @@ export async function fileProvenance(file: string): Promise<{ path: string; byte
   return { path: file, bytes: (await fs.promises.stat(file)).size, sha256: await sha256File(file) };
 }
 
-export const MODELS = ['ease', 'sansa', 'mf', 'infae'] as const;
+export const MODELS = ['ease', 'sansa', 'mf', 'ials', 'infae'] as const;
 export type ModelName = (typeof MODELS)[number];
 
 export interface ModelFlags {
@@ -77,6 +78,8 @@ export interface ModelFlags {
   lr?: number;
   precision?: 'fp32' | 'fp16' | 'mascot';
   pruneRate?: number;
+  unobservedWeight?: number;
+  cgSteps?: number;
   seed?: number;
   threads?: number;
   progress?: ProgressFormat;
@@ -90,16 +93,18 @@ export function modelOptions(cmd: Command): Command {
   return progressOption(
     cmd
       .addOption(new Option('--model <type>', 'model').choices(MODELS as unknown as string[]).default('ease'))
-      .option('--l2 <x>', 'ridge strength: EASE/SANSA l2 (default 500 / per factorizer), ∞-AE λ (default: chosen by validation), MF l2 (0.045)', num)
+      .option('--l2 <x>', 'ridge strength: EASE/SANSA l2 (default 500 / per factorizer), ∞-AE λ (default: chosen by validation), MF l2 (0.045), iALS λ (1e-3)', num)
       .option('--density <x>', 'SANSA weight density (default 5e-3)', num)
       .addOption(new Option('--factorizer <name>', 'SANSA factorizer').choices(['cholmod', 'icf']))
       .option('--scans <n>', 'SANSA UMR scans', int)
       .option('--finetune <n>', 'SANSA UMR finetune steps', int)
-      .option('--factors <n>', 'MF latent factors (default 128)', int)
-      .option('--epochs <n>', 'MF epochs (default 20)', int)
+      .option('--factors <n>', 'MF / iALS latent factors (default 128 / 64)', int)
+      .option('--epochs <n>', 'MF / iALS epochs (default 20 / 16)', int)
       .option('--lr <x>', 'MF learning rate alpha (default 0.02)', num)
       .addOption(new Option('--precision <p>', 'MF precision').choices(['fp32', 'fp16', 'mascot']))
       .option('--prune-rate <x>', 'MF dynamic pruning rate (0 = off)', num)
+      .option('--unobserved-weight <x>', 'iALS α₀, the weight of every unobserved pair (default 0.1)', num)
+      .option('--cg-steps <n>', 'iALS conjugate-gradient steps per row (0: exact; default 3)', int)
       .option('--seed <n>', 'random seed: MF initialisation, ∞-AE sampling, evaluate\'s held-out users (default 42)', int)
       .option('--threads <n>', 'worker threads', int),
   );
@@ -123,6 +128,8 @@ export function modelParams(f: ModelFlags): Record<string, unknown> {
         pruning: f.pruneRate === undefined ? undefined : { rate: f.pruneRate },
         seed: f.seed,
       });
+    case 'ials':
+      return drop({ factors: f.factors, epochs: f.epochs, l2: f.l2, unobservedWeight: f.unobservedWeight, cgSteps: f.cgSteps, seed: f.seed });
     case 'infae':
       return drop({ lambda: f.l2, seed: f.seed });
   }
@@ -138,6 +145,7 @@ export async function fitModel(train: Interactions, f: ModelFlags): Promise<{ mo
     if (f.model === 'ease') model = await EASE.fit(train, { ...params, ...common });
     else if (f.model === 'sansa') model = await SANSA.fit(train, { ...params, ...common });
     else if (f.model === 'mf') model = await MatrixFactorization.fit(train, { ...params, ...common });
+    else if (f.model === 'ials') model = await ImplicitALS.fit(train, { ...params, ...common });
     else if (f.model === 'infae') model = await InfiniteAE.fit(train, { ...params, ...common });
     else throw new InputError(`unknown model '${String(f.model)}' (available: ${MODELS.join(', ')})`);
     return { model, seconds: (performance.now() - t0) / 1000 };

@@ -4,16 +4,18 @@ import { EASE } from './ease';
 import { SANSA } from './sansa';
 import { InfiniteAE } from './infae';
 import { MatrixFactorization } from './mf';
+import { ImplicitALS } from './ials';
 import { buildFromFile } from './model-file';
 
-/** Every model class; `load()` returns one, narrowed by its `type` ('ease', 'sansa', 'infae', 'mf'). */
-export type Model = EASE | SANSA | InfiniteAE | MatrixFactorization;
+/** Every model class; `load()` returns one, narrowed by its `type` ('ease', 'sansa', 'infae', 'mf', 'ials'). */
+export type Model = EASE | SANSA | InfiniteAE | MatrixFactorization | ImplicitALS;
 
 const loaders: Record<string, (file: ModelFile, path: string) => Model> = {
   ease: (f, p) => EASE.fromModelFile(f, p),
   sansa: (f, p) => SANSA.fromModelFile(f, p),
   infae: (f, p) => InfiniteAE.fromModelFile(f, p),
   mf: (f, p) => MatrixFactorization.fromModelFile(f, p),
+  ials: (f, p) => ImplicitALS.fromModelFile(f, p),
 };
 
 /**

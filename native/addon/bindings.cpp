@@ -25,6 +25,7 @@
 #include "sansa/sansa.hpp"
 #include "infae/distill.hpp"
 #include "infae/infae.hpp"
+#include "mf/ials.hpp"
 #include "mf/mf.hpp"
 
 namespace cfkit_addon {
@@ -422,6 +423,65 @@ Napi::Value mf_fit(const Napi::CallbackInfo& info) {
   });
 }
 
+// ialsFit(x: Csr, options, jobOptions) -> Promise<{model, epochs}>
+Napi::Value ials_fit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto x = std::make_shared<cfkit::Csr>(csr_from_js(info[0], "interactions"));
+    Napi::Object o = info[1].As<Napi::Object>();
+    cfkit::IalsOptions m;
+    m.factors = static_cast<int>(int_arg(o.Get("factors"), "factors", 1, 4096));
+    m.epochs = static_cast<int>(int_arg(o.Get("epochs"), "epochs", 1, 100000));
+    m.cg_steps = static_cast<int>(int_arg(o.Get("cgSteps"), "cgSteps", 0, 4096));
+    m.l2 = number_field(o, "l2", m.l2);
+    m.unobserved_weight = number_field(o, "unobservedWeight", m.unobserved_weight);
+    m.reg_exponent = number_field(o, "regularizationExponent", m.reg_exponent);
+    m.init_std = number_field(o, "initStd", m.init_std);
+    m.seed = static_cast<uint64_t>(number_field(o, "seed", 42));
+    auto res = std::make_shared<cfkit::IalsTrainResult>();
+    return start_job(
+        env, "cfkit.ialsFit", job_options(info[2]), [x, m, res](cfkit::TrainContext& ctx) { *res = cfkit::train_ials(*x, m, ctx); },
+        [res](Napi::Env e) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(e);
+          r.Set("model", ModelHandle::wrap(e, res->model));
+          Napi::Array eps = Napi::Array::New(e, res->epochs.size());
+          for (size_t t = 0; t < res->epochs.size(); ++t) {
+            Napi::Object p = Napi::Object::New(e);
+            p.Set("epoch", res->epochs[t].epoch);
+            p.Set("loss", res->epochs[t].loss);
+            p.Set("seconds", res->epochs[t].seconds);
+            eps.Set(static_cast<uint32_t>(t), p);
+          }
+          r.Set("epochs", eps);
+          return r;
+        });
+  });
+}
+
+// ialsFromFactors(users, items, k, w: Float32Array, h: Float32Array, l2, unobservedWeight, regularizationExponent) -> ModelHandle
+Napi::Value ials_from_factors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    const int64_t users = int_arg(info[0], "users", 0, INT32_MAX), items = int_arg(info[1], "items", 1, INT32_MAX);
+    const int k = static_cast<int>(int_arg(info[2], "factors", 1, 4096));
+    std::vector<float> w = vector_from_typed<float>(info[3], "w"), h = vector_from_typed<float>(info[4], "h");
+    if (static_cast<int64_t>(w.size()) != users * k || static_cast<int64_t>(h.size()) != items * k)
+      fail(ErrorCode::Format, "iALS factor arrays have the wrong size");
+    for (const auto* f : {&w, &h})
+      for (float v : *f)
+        if (!std::isfinite(v)) fail(ErrorCode::Format, "iALS factors contain a non-finite value");
+    auto number = [&](size_t i, const char* name) {
+      const double v = info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
+      if (!(std::isfinite(v) && v >= 0)) fail(ErrorCode::Format, std::string("iALS ") + name + " must be a finite number >= 0");
+      return v;
+    };
+    const double l2 = number(5, "l2"), alpha0 = number(6, "unobservedWeight"), nu = number(7, "regularizationExponent");
+    // Fold-in solves α₀ HᵀH + λ_u I + ...: with both zero a new user with no items has a singular system.
+    if (l2 == 0 && alpha0 == 0) fail(ErrorCode::Format, "iALS l2 and unobservedWeight cannot both be 0");
+    return ModelHandle::wrap(env, std::make_shared<cfkit::IalsModel>(users, items, k, std::move(w), std::move(h), l2, alpha0, nu));
+  });
+}
+
 // mfFromWeights(users, items, k, p: Float32Array, q: Float32Array, foldInL2) -> ModelHandle
 Napi::Value mf_from_weights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -609,6 +669,8 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("distill", Napi::Function::New(env, distill, "distill"));
   exports.Set("infaeFromWeights", Napi::Function::New(env, infae_from_weights, "infaeFromWeights"));
   exports.Set("mfFit", Napi::Function::New(env, mf_fit, "mfFit"));
+  exports.Set("ialsFit", Napi::Function::New(env, ials_fit, "ialsFit"));
+  exports.Set("ialsFromFactors", Napi::Function::New(env, ials_from_factors, "ialsFromFactors"));
   exports.Set("mfFromWeights", Napi::Function::New(env, mf_from_weights, "mfFromWeights"));
   exports.Set("mfPredict", Napi::Function::New(env, mf_predict, "mfPredict"));
   exports.Set("fixedScores", Napi::Function::New(env, fixed_scores, "fixedScores"));

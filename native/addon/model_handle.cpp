@@ -7,6 +7,7 @@
 #include "ease/ease.hpp"
 #include "sansa/sansa.hpp"
 #include "infae/infae.hpp"
+#include "mf/ials.hpp"
 #include "mf/mf.hpp"
 
 namespace cfkit_addon {
@@ -102,6 +103,10 @@ Napi::Value ModelHandle::export_array(const Napi::CallbackInfo& info) {
   if (auto* mf = dynamic_cast<cfkit::MfModel*>(model_.get())) {
     if (name == "p") return to_js(env, mf->p());
     if (name == "q") return to_js(env, mf->q());
+  }
+  if (auto* ials = dynamic_cast<cfkit::IalsModel*>(model_.get())) {
+    if (name == "w") return to_js(env, ials->w());
+    if (name == "h") return to_js(env, ials->h());
   }
   if (auto* inf = dynamic_cast<cfkit::InfAeModel*>(model_.get())) {
     const cfkit::Csr& m = inf->support();
