@@ -52,6 +52,16 @@ async function ml1mInfaeSplit(c) {
   return { train, validation, test: c.evalSetFrom(trainVal, te) };
 }
 
+// Writes interactions as bench/reference/csr_io.py reads them: indptr.i32, indices.i32, shape.json.
+function writeCsr(folder, interactions) {
+  const fs = require('node:fs');
+  fs.mkdirSync(folder, { recursive: true });
+  const m = interactions.csr();
+  fs.writeFileSync(path.join(folder, 'indptr.i32'), Buffer.from(Int32Array.from(m.indptr).buffer));
+  fs.writeFileSync(path.join(folder, 'indices.i32'), Buffer.from(Int32Array.from(m.indices).buffer));
+  fs.writeFileSync(path.join(folder, 'shape.json'), JSON.stringify({ rows: interactions.numUsers, cols: interactions.numItems }));
+}
+
 // Writes bench/results/NAME.json and says so.
 function writeResults(name, results) {
   const fs = require('node:fs');
@@ -71,4 +81,4 @@ function runMain(main) {
 
 const childConfig = () => (flag('--child') ? JSON.parse(opt('--child')) : null);
 
-module.exports = { root, dataDir, args, opt, flag, threads, machine, median, runChild, childConfig, ml1mInfaeSplit, writeResults, runMain };
+module.exports = { root, dataDir, args, opt, flag, threads, machine, median, runChild, childConfig, ml1mInfaeSplit, writeCsr, writeResults, runMain };

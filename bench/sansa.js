@@ -23,7 +23,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { root, dataDir, args, opt, threads, machine, runChild } = require('./common');
+const { root, dataDir, args, opt, threads, machine, runChild, writeCsr } = require('./common');
 
 const DATASETS = {
   'ml-1m': {
@@ -64,14 +64,6 @@ async function loadSplit(c, name) {
   }
   const raw = await c.Interactions.fromFile(path.join(dataDir, DATASETS[name].file), { implicit: true });
   return c.holdoutUsers(raw.dropUsersBelow(5), { testUsers: 200, validationUsers: 0, seed: 42 });
-}
-
-function writeCsr(folder, interactions) {
-  fs.mkdirSync(folder, { recursive: true });
-  const m = interactions.csr();
-  fs.writeFileSync(path.join(folder, 'indptr.i32'), Buffer.from(Int32Array.from(m.indptr).buffer));
-  fs.writeFileSync(path.join(folder, 'indices.i32'), Buffer.from(Int32Array.from(m.indices).buffer));
-  fs.writeFileSync(path.join(folder, 'shape.json'), JSON.stringify({ rows: interactions.numUsers, cols: interactions.numItems }));
 }
 
 function readCsr(c, folder) {

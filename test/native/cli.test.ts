@@ -141,6 +141,10 @@ describe('cfkit batch use', () => {
     expect(JSON.parse(stdout)).toMatchObject({ model: 'mf', params: { factors: 8, epochs: 3, precision: 'fp16' } });
     const rec = JSON.parse((await run(process.execPath, [cli, 'recommend', '-m', mf, '--user', '3', '-k', '2', '--json'])).stdout);
     expect(rec.items).toHaveLength(2);
+    const ials = path.join(dir, 'ials.cfk');
+    const fitted = JSON.parse((await run(process.execPath, [cli, 'train', train, '--model', 'ials', '--factors', '8', '--epochs', '2', '--unobserved-weight', '0.05', '-o', ials, '--json', '--progress', 'none'])).stdout);
+    expect(fitted).toMatchObject({ model: 'ials', params: { factors: 8, epochs: 2, unobservedWeight: 0.05 } });
+    expect(JSON.parse((await run(process.execPath, [cli, 'recommend', '-m', ials, '--user', '3', '-k', '2', '--json'])).stdout).items).toHaveLength(2);
     for (const args of [['--model', 'knn'], ['--no-such-option'], ['--precision', 'fp8']]) {
       const err = (await run(process.execPath, [cli, 'train', '/nonexistent/data.csv', '-o', path.join(dir, 'x.cfk'), ...args]).catch((e) => e)) as { code: number; stderr: string };
       expect(err.code).toBe(2);
