@@ -5,7 +5,7 @@
 // and epochs) on the same matrix, run side by side, with both sides' factors evaluated by cfkit
 // (ML-1M test nDCG@100 by fold-in; Gowalla BARS Recall@20 on test.txt). Writes bench/results/ials.json.
 //
-//   node bench/ials.js [--epochs 4] [--python python3] [--no-reference]
+//   node bench/ials.js [--epochs 3] [--python python3] [--no-reference]
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -16,7 +16,7 @@ const { root, dataDir, opt, flag, threads, machine, runChild, childConfig, write
 // Hyper-parameters chosen on validation users (see test/integration/ials.test.ts).
 const DATASETS = {
   'ml-1m': { l2: 0.01, unobservedWeight: 0.1, metric: 'ndcg@100' },
-  gowalla: { l2: 0.001, unobservedWeight: 0.003, metric: 'recall_bars@20' },
+  gowalla: { l2: 0.003, unobservedWeight: 0.01, metric: 'recall_bars@20' },
 };
 const CG_STEPS = 3;
 const NU = 1;
@@ -73,7 +73,7 @@ async function main() {
     process.stdout.write(JSON.stringify(await child(cfg)));
     return;
   }
-  const epochs = Number(opt('--epochs', '4'));
+  const epochs = Number(opt('--epochs', '3'));
   const python = opt('--python', 'python3');
   const runs = [];
   for (const dataset of Object.keys(DATASETS)) {
