@@ -26,6 +26,13 @@ void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const float* alpha,
             const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc,
             size_t, size_t);
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c, const int* ldc,
+            size_t, size_t);
+void dgemv_(const char* trans, const int* m, const int* n, const double* alpha, const double* a, const int* lda, const double* x,
+            const int* incx, const double* beta, double* y, const int* incy, size_t);
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
+            const int* lda, const double* beta, double* c, const int* ldc, size_t, size_t);
 void spotrs_(const char* uplo, const int* n, const int* nrhs, const float* a, const int* lda, float* b, const int* ldb,
              int* info, size_t);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
@@ -168,6 +175,20 @@ void gemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64
     const int64_t i0 = (q % row_tiles) * t, j0 = (q / row_tiles) * t;
     sgemm_call(std::min(t, m - i0), std::min(t, n - j0), k, alpha, a + i0, lda, b + j0, ldb, beta, c + i0 + j0 * ldc, ldc);
   });
+}
+
+void dgemm_nn(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
+              double* c, int64_t ldc) {
+  const int mm = as_int(m), nn = as_int(n), kk = as_int(k), la = as_int(lda), lb = as_int(ldb), lc = as_int(ldc);
+  if (mm > 0 && nn > 0) dgemm_("N", "N", &mm, &nn, &kk, &alpha, a, &la, b, &lb, &beta, c, &lc, 1, 1);
+}
+void dgemv(bool transpose, int64_t m, int64_t n, double alpha, const double* a, int64_t lda, const double* x, double beta, double* y) {
+  const int mm = as_int(m), nn = as_int(n), la = as_int(lda), one = 1;
+  if (mm > 0 && nn > 0) dgemv_(transpose ? "T" : "N", &mm, &nn, &alpha, a, &la, x, &one, &beta, y, &one, 1);
+}
+void dsyrk_lower(int64_t n, int64_t k, double alpha, const double* a, int64_t lda, double beta, double* c, int64_t ldc) {
+  const int nn = as_int(n), kk = as_int(k), la = as_int(lda), lc = as_int(ldc);
+  if (nn > 0) dsyrk_("L", "N", &nn, &kk, &alpha, a, &la, &beta, c, &lc, 1, 1);
 }
 
 int set_blas_threads(int threads) {

@@ -37,6 +37,15 @@ void syrk_lower(int64_t n, int64_t k, float alpha, const float* a, int64_t lda, 
 void gemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
              float beta, float* c, int64_t ldc, int threads = 1);
 
+// Double-precision kernels on column-major blocks for iALS (mf/ials.cpp), one BLAS call each.
+// C := alpha·A·B + beta·C for m x k A and k x n B.
+void dgemm_nn(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
+              double* c, int64_t ldc);
+// y := alpha·op(A)·x + beta·y for m x n A; op(A) = Aᵀ when `transpose`.
+void dgemv(bool transpose, int64_t m, int64_t n, double alpha, const double* a, int64_t lda, const double* x, double beta, double* y);
+// Lower triangle of C := alpha·A·Aᵀ + beta·C for n x k A.
+void dsyrk_lower(int64_t n, int64_t k, double alpha, const double* a, int64_t lda, double beta, double* c, int64_t ldc);
+
 // Threads the BLAS uses from now on (no-op when the vendor offers no control); returns the old value.
 int set_blas_threads(int threads);
 int blas_threads();

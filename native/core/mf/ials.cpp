@@ -16,30 +16,30 @@ namespace cfkit {
 
 namespace {
 
-// y = A x for the row's system, in double: α₀ G x + reg x + Σ_j f_j (f_j·x).
-void apply(const IalsRow& row, const double* x, double* y) {
-  const int k = row.k;
-  for (int a = 0; a < k; ++a) {
-    const double* g = row.gram + int64_t(a) * k;
-    double s = 0;
-    for (int b = 0; b < k; ++b) s += g[b] * x[b];
-    y[a] = row.alpha0 * s + row.reg * x[a];
-  }
-  for (int64_t t = 0; t < row.count; ++t) {
-    const float* f = row.fixed + int64_t(row.rows[t]) * k;
-    double d = 0;
-    for (int a = 0; a < k; ++a) d += double(f[a]) * x[a];
-    for (int a = 0; a < k; ++a) y[a] += d * f[a];
-  }
-}
+// The row's system on its fixed rows F (count x k row-major, i.e. a k x count column-major block),
+// converted to double once: every product below is a BLAS call (OpenBLAS picks AVX2/AVX-512 kernels
+// at run time, where this file is compiled for baseline x86-64).
+struct RowSystem {
+  const IalsRow& row;
+  const double* f;  // count x k, row-major
+  double* t;        // count
 
-void rhs(const IalsRow& row, double* b) {
-  std::fill(b, b + row.k, 0.0);
-  for (int64_t t = 0; t < row.count; ++t) {
-    const float* f = row.fixed + int64_t(row.rows[t]) * row.k;
-    for (int a = 0; a < row.k; ++a) b[a] += f[a];
+  // y = A x = α₀ G x + reg x + Fᵀ (F x)
+  void apply(const double* x, double* y) const {
+    const int k = row.k;
+    lapack::dgemv(false, k, k, row.alpha0, row.gram, k, x, 0.0, y);
+    for (int a = 0; a < k; ++a) y[a] += row.reg * x[a];
+    if (row.count == 0) return;
+    lapack::dgemv(true, k, row.count, 1.0, f, k, x, 0.0, t);
+    lapack::dgemv(false, k, row.count, 1.0, f, k, t, 1.0, y);
   }
-}
+
+  void rhs(double* b) const {
+    std::fill(b, b + row.k, 0.0);
+    for (int64_t j = 0; j < row.count; ++j)
+      for (int a = 0; a < row.k; ++a) b[a] += f[j * row.k + a];
+  }
+};
 
 double dot(const double* a, const double* b, int k) {
   double s = 0;
@@ -47,19 +47,27 @@ double dot(const double* a, const double* b, int k) {
   return s;
 }
 
+// Copies the row's fixed rows into scratch as doubles; returns where the free scratch starts.
+double* gather(const IalsRow& row, std::vector<double>& scratch, size_t extra) {
+  const size_t fk = size_t(row.count) * row.k;
+  scratch.resize(fk + size_t(row.count) + extra);
+  double* f = scratch.data();
+  for (int64_t j = 0; j < row.count; ++j) {
+    const float* src = row.fixed + int64_t(row.rows[j]) * row.k;
+    for (int a = 0; a < row.k; ++a) f[j * row.k + a] = src[a];
+  }
+  return f + fk + row.count;
+}
+
 void solve_exact(const IalsRow& row, float* x, std::vector<double>& scratch) {
   const int k = row.k;
-  scratch.resize(size_t(k) * k + 2 * size_t(k));
-  double* a = scratch.data();
+  double* a = gather(row, scratch, size_t(k) * k + k);
+  const RowSystem sys{row, scratch.data(), scratch.data() + size_t(row.count) * k};
   double* b = a + size_t(k) * k;
   for (int i = 0; i < k; ++i)
     for (int j = 0; j < k; ++j) a[size_t(i) * k + j] = row.alpha0 * row.gram[size_t(i) * k + j] + (i == j ? row.reg : 0.0);
-  for (int64_t t = 0; t < row.count; ++t) {
-    const float* f = row.fixed + int64_t(row.rows[t]) * k;
-    for (int i = 0; i < k; ++i)
-      for (int j = 0; j <= i; ++j) a[size_t(j) * k + i] += double(f[i]) * f[j];  // lower triangle, column-major
-  }
-  rhs(row, b);
+  lapack::dsyrk_lower(k, row.count, 1.0, sys.f, k, 1.0, a, k);  // += Fᵀ F, lower triangle
+  sys.rhs(b);
   // A singular system (λ = 0 and no data) keeps the warm start.
   if (lapack::potrf_lower(k, a) != 0 || lapack::potrs_lower(k, 1, a, b) != 0) return;
   for (int i = 0; i < k; ++i) x[i] = static_cast<float>(b[i]);
@@ -70,16 +78,17 @@ void solve_exact(const IalsRow& row, float* x, std::vector<double>& scratch) {
 void ials_solve_row(const IalsRow& row, int steps, float* x, std::vector<double>& scratch) {
   if (steps <= 0) return solve_exact(row, x, scratch);
   const int k = row.k;
-  scratch.resize(5 * size_t(k));
-  double *xd = scratch.data(), *r = xd + k, *p = r + k, *ap = p + k, *b = ap + k;
+  double* xd = gather(row, scratch, 5 * size_t(k));
+  const RowSystem sys{row, scratch.data(), scratch.data() + size_t(row.count) * k};
+  double *r = xd + k, *p = r + k, *ap = p + k, *b = ap + k;
   for (int i = 0; i < k; ++i) xd[i] = x[i];
-  rhs(row, b);
-  apply(row, xd, ap);
+  sys.rhs(b);
+  sys.apply(xd, ap);
   for (int i = 0; i < k; ++i) p[i] = r[i] = b[i] - ap[i];
   double rr = dot(r, r, k);
   const double stop = 1e-20 * std::max(1.0, dot(b, b, k));
   for (int s = 0; s < steps && rr > stop; ++s) {
-    apply(row, p, ap);
+    sys.apply(p, ap);
     const double pap = dot(p, ap, k);
     if (!(pap > 0)) break;
     const double alpha = rr / pap;
@@ -95,22 +104,17 @@ void ials_solve_row(const IalsRow& row, int steps, float* x, std::vector<double>
   for (int i = 0; i < k; ++i) x[i] = static_cast<float>(xd[i]);
 }
 
-std::vector<double> ials_gramian(const float* f, int64_t n, int k, int threads) {
-  // Each entry is one thread's sum over all rows in order, so the bits do not depend on threads.
-  std::vector<double> g(size_t(k) * k, 0.0);
-  parallel_chunks(k, 1, threads, [&](int64_t a0, int64_t a1, int) {
-    for (int64_t a = a0; a < a1; ++a) {
-      double* ga = g.data() + a * k;
-      for (int64_t r = 0; r < n; ++r) {
-        const float* fr = f + r * k;
-        const double fa = fr[a];
-        if (fa == 0.0) continue;
-        for (int64_t b = 0; b <= a; ++b) ga[b] += fa * fr[b];
-      }
-    }
-  });
-  for (int a = 0; a < k; ++a)
-    for (int b = a + 1; b < k; ++b) g[size_t(a) * k + b] = g[size_t(b) * k + a];
+std::vector<double> ials_gramian(const float* f, int64_t n, int k) {
+  // Blocks of rows in double, added in order by one BLAS call each: the same bits on any thread count.
+  constexpr int64_t kBlock = 512;
+  std::vector<double> g(size_t(k) * k, 0.0), block(size_t(std::min(n, kBlock)) * k);
+  for (int64_t r0 = 0; r0 < n; r0 += kBlock) {
+    const int64_t rows = std::min(kBlock, n - r0);
+    for (int64_t t = 0; t < rows * k; ++t) block[t] = f[r0 * k + t];
+    lapack::dsyrk_lower(k, rows, 1.0, block.data(), k, 1.0, g.data(), k);
+  }
+  for (int col = 0; col < k; ++col)  // the upper triangle from the lower (column-major)
+    for (int row = col + 1; row < k; ++row) g[size_t(row) * k + col] = g[size_t(col) * k + row];
   return g;
 }
 
@@ -124,7 +128,7 @@ double row_reg(const IalsOptions& o, int64_t count, int64_t others) {
 // One sweep: every row of `solved` (rows of x) against the fixed side.
 void sweep(const Csr& x, const std::vector<float>& fixed, int64_t fixed_rows, std::vector<float>& solved, const IalsOptions& o, int k,
            TrainContext& ctx) {
-  const std::vector<double> gram = ials_gramian(fixed.data(), fixed_rows, k, ctx.threads());
+  const std::vector<double> gram = ials_gramian(fixed.data(), fixed_rows, k);
   parallel_chunks(x.rows, 64, ctx.threads(), [&](int64_t r0, int64_t r1, int) {
     ctx.check_abort();
     std::vector<double> scratch;
@@ -141,11 +145,13 @@ void sweep(const Csr& x, const std::vector<float>& fixed, int64_t fixed_rows, st
 double ials_loss(const Csr& x, const Csr& xt, const std::vector<float>& w, const std::vector<float>& h, int k, const IalsOptions& o,
                  int threads) {
   const int64_t users = x.rows, items = x.cols;
-  const std::vector<double> gh = ials_gramian(h.data(), items, k, threads);
+  // α₀ Σ_{u,i} (w_u·h_i)² = α₀ ⟨WᵀW, HᵀH⟩: two Gramians instead of a k² product per user.
+  const std::vector<double> gw = ials_gramian(w.data(), users, k), gh = ials_gramian(h.data(), items, k);
+  double all_pairs = 0;
+  for (size_t t = 0; t < gw.size(); ++t) all_pairs += gw[t] * gh[t];
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(users, 256));
   std::vector<double> part(chunks, 0.0);
   parallel_chunks(chunks, 1, threads, [&](int64_t c0, int64_t c1, int) {
-    std::vector<double> gw(k);
     for (int64_t c = c0; c < c1; ++c) {
       double s = 0;
       for (int64_t u = users * c / chunks; u < users * (c + 1) / chunks; ++u) {
@@ -154,20 +160,14 @@ double ials_loss(const Csr& x, const Csr& xt, const std::vector<float>& w, const
           const double e = double(mf::dot(wu, &h[int64_t(x.indices[p]) * k], k)) - 1.0;
           s += e * e;
         }
-        // α₀ Σ_i (w·h_i)² = α₀ wᵀ (HᵀH) w
-        double q = 0, n2 = 0;
-        for (int a = 0; a < k; ++a) {
-          double t = 0;
-          for (int b = 0; b < k; ++b) t += gh[size_t(a) * k + b] * wu[b];
-          q += t * wu[a];
-          n2 += double(wu[a]) * wu[a];
-        }
-        s += o.unobserved_weight * q + row_reg(o, x.row_size(u), items) * n2;
+        double n2 = 0;
+        for (int a = 0; a < k; ++a) n2 += double(wu[a]) * wu[a];
+        s += row_reg(o, x.row_size(u), items) * n2;
       }
       part[c] = s;
     }
   });
-  double loss = 0;
+  double loss = o.unobserved_weight * all_pairs;
   for (double v : part) loss += v;
   for (int64_t i = 0; i < items; ++i) {
     double n2 = 0;
@@ -180,7 +180,8 @@ double ials_loss(const Csr& x, const Csr& xt, const std::vector<float>& w, const
 IalsModel::IalsModel(int64_t users, int64_t items, int k, std::vector<float> w, std::vector<float> h, double l2, double alpha0, double nu)
     : users_(users), items_(items), k_(k), w_(std::move(w)), h_(std::move(h)), l2_(l2), alpha0_(alpha0), nu_(nu) {
   require(static_cast<int64_t>(w_.size()) == users_ * k_ && static_cast<int64_t>(h_.size()) == items_ * k_, "iALS factors have the wrong size");
-  gram_ = ials_gramian(h_.data(), items_, k_, 1);
+  lapack::BlasThreadsScope serial(1);
+  gram_ = ials_gramian(h_.data(), items_, k_);
 }
 
 void IalsModel::score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const {
@@ -225,6 +226,8 @@ IalsTrainResult train_ials(const Csr& x, const IalsOptions& o, TrainContext& ctx
   require(std::isfinite(o.l2) && o.l2 >= 0 && std::isfinite(o.unobserved_weight) && o.unobserved_weight >= 0 && std::isfinite(o.reg_exponent),
           "iALS: l2 and unobservedWeight must be finite and >= 0, regularizationExponent finite");
   const Csr xt = transpose(x);
+  // The BLAS runs on one thread per call: cfkit's threads split the rows, so the bits do not depend on them.
+  lapack::BlasThreadsScope serial(1);
   // Each factor row has its own generator stream, so the start does not depend on threads.
   auto init = [&](std::vector<float>& f, int64_t rows, uint64_t side) {
     f.resize(size_t(rows) * k);

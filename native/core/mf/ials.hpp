@@ -53,8 +53,8 @@ struct IalsRow {
 // (k² + 2k for the exact solve).
 void ials_solve_row(const IalsRow& row, int steps, float* x, std::vector<double>& scratch);
 
-// G = FᵀF for F (n x k, row-major), in double, the same bits on any thread count.
-std::vector<double> ials_gramian(const float* f, int64_t n, int k, int threads);
+// G = FᵀF for F (n x k, row-major), in double: blocks of rows added in order, one BLAS call each.
+std::vector<double> ials_gramian(const float* f, int64_t n, int k);
 
 class IalsModel : public Model {
  public:
