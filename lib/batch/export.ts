@@ -130,7 +130,8 @@ export function formatScore(x: number): string {
   return String(Number(f.toPrecision(9)));
 }
 
-function csvField(id: ExternalId): string {
+/** An id as a CSV field: quoted (with doubled quotes) when it holds a comma, a quote or a line break. */
+export function csvField(id: ExternalId): string {
   const s = String(id);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

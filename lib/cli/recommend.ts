@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { InputError } from '../errors';
 import type { ExternalId } from '../data/idmap';
-import { exportBatches, exportRecommendations, ExportFormat, formatScore, streamWriter } from '../batch/export';
+import { csvField, exportBatches, exportRecommendations, ExportFormat, formatScore, streamWriter } from '../batch/export';
 import { idsFromFile } from '../batch/ids';
 import { load } from '../models/load';
 import type { Recommendations } from '../models/recommender';
@@ -35,8 +35,8 @@ function formatQuery(label: string, query: ExternalId | ExternalId[], recs: Reco
   const scores = items.map((_, j) => formatScore(recs.scores[j]));
   if (format === 'jsonl') return `{"query":${JSON.stringify(query)},"items":${JSON.stringify(items)},"scores":[${scores.join(',')}]}\n`;
   if (format === 'csv') {
-    const q = JSON.stringify(Array.isArray(query) ? query.join(' ') : String(query));
-    return `query,rank,item,score\n${items.map((it, j) => `${q},${j + 1},${JSON.stringify(String(it))},${scores[j]}`).join('\n')}\n`;
+    const q = csvField(Array.isArray(query) ? query.join(' ') : query);
+    return `query,rank,item,score\n${items.map((it, j) => `${q},${j + 1},${csvField(it)},${scores[j]}`).join('\n')}\n`;
   }
   return `${label}: ${items.join(', ')}\n`;
 }

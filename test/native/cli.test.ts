@@ -37,6 +37,11 @@ describe('cfkit command', () => {
     expect(row.items).toHaveLength(5);
     const items = await run(process.execPath, [cli, 'recommend', '-m', model, '--items', 'i1,i8', '-k', '3']);
     expect(items.stdout).toMatch(/^new user: i\d+, i\d+, i\d+/);
+    const csv = (await run(process.execPath, [cli, 'recommend', '-m', model, '--items', 'i1,i8', '-k', '2', '--format', 'csv'])).stdout.trimEnd().split('\n');
+    expect(csv[0]).toBe('query,rank,item,score');
+    expect(csv.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['i1 i8,1', 'i1 i8,2']);
+    const similar = JSON.parse((await run(process.execPath, [cli, 'recommend', '-m', model, '--similar', 'i3', '-k', '2', '--format', 'jsonl'])).stdout);
+    expect(similar).toMatchObject({ query: 'i3', items: [expect.any(String), expect.any(String)] });
     const ev = await run(process.execPath, [cli, 'evaluate', data, '--implicit', '--duplicates', 'max', '--l2', '20', '--test-users', '50', '--json']);
     expect(JSON.parse(ev.stdout).metrics['ndcg@100']).toBeGreaterThan(0);
     for (const model of ['sansa', 'infae']) {
