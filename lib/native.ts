@@ -175,6 +175,7 @@ export interface NativeBinding {
     valid: CsrArrays | null,
     job: NativeJobOptions,
   ): Promise<{ model: NativeModelHandle; epochs: NativeMfEpoch[]; groupsTotal: number; dimensionOrder: Int32Array; mean: number }>;
+  detachBuffers(views: ArrayBufferView[]): number;
   ialsFit(x: CsrArrays, options: Record<string, number>, job: NativeJobOptions): Promise<{ model: NativeModelHandle; epochs: NativeIalsEpoch[] }>;
   ialsFromFactors(users: number, items: number, factors: number, w: Float32Array, h: Float32Array, l2: number, unobservedWeight: number, regularizationExponent: number): NativeModelHandle;
   mfFromWeights(users: number, items: number, factors: number, p: Float32Array, q: Float32Array, foldInL2: number, mean: number): NativeModelHandle;

@@ -1,5 +1,19 @@
 import { FormatError, fromNative } from '../errors';
 import { ModelFile, readModelFile } from '../io/container';
+import { native } from '../native';
+
+/** Sections a model keeps in JS after loading: the training history and the item counts. */
+const KEPT = (name: string) => name.startsWith('history.') || name === 'popularity';
+
+/**
+ * Frees the sections whose values the addon copied into the model (weights, factors, kernels) now,
+ * rather than at the next garbage collection, so that a loaded model's arrays are held once.
+ */
+export function releaseCopiedSections(file: ModelFile): void {
+  const views: ArrayBufferView[] = [];
+  for (const [name, v] of file.sections) if (!KEPT(name) && ArrayBuffer.isView(v)) views.push(v);
+  native().detachBuffers(views);
+}
 
 /**
  * Reads a cfkit model file and builds its model with `make`. With `expected`, a file holding another
@@ -14,7 +28,9 @@ export async function buildFromFile<M>(
   if (expected && file.type !== expected.type)
     throw new FormatError(`${path} holds a '${file.type}' model, not ${expected.name} ('${expected.type}'); load() reads any type`, { path });
   try {
-    return make(file, path);
+    const model = make(file, path);
+    releaseCopiedSections(file);
+    return model;
   } catch (err) {
     const e = fromNative(err);
     if (e instanceof FormatError) throw e;

@@ -482,6 +482,26 @@ Napi::Value ials_from_factors(const Napi::CallbackInfo& info) {
   });
 }
 
+// detachBuffers(views: ArrayBufferView[]) -> number of buffers detached. The model loader calls it on
+// sections whose values the addon has copied: detaching frees their memory now instead of at a
+// later garbage collection, so a loaded model holds its arrays once.
+Napi::Value detach_buffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsArray()) fail(ErrorCode::Input, "detachBuffers takes an array of typed arrays");
+    Napi::Array list = info[0].As<Napi::Array>();
+    uint32_t detached = 0;
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::Value v = list.Get(i);
+      if (!v.IsTypedArray()) continue;
+      Napi::ArrayBuffer buffer = v.As<Napi::TypedArray>().ArrayBuffer();
+      // Buffers that cannot be detached (external or shared memory) are left alone.
+      if (!buffer.IsDetached() && napi_detach_arraybuffer(env, buffer) == napi_ok) ++detached;
+    }
+    return Napi::Number::New(env, detached);
+  });
+}
+
 // mfFromWeights(users, items, k, p: Float32Array, q: Float32Array, foldInL2) -> ModelHandle
 Napi::Value mf_from_weights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -670,6 +690,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("infaeFromWeights", Napi::Function::New(env, infae_from_weights, "infaeFromWeights"));
   exports.Set("mfFit", Napi::Function::New(env, mf_fit, "mfFit"));
   exports.Set("ialsFit", Napi::Function::New(env, ials_fit, "ialsFit"));
+  exports.Set("detachBuffers", Napi::Function::New(env, detach_buffers, "detachBuffers"));
   exports.Set("ialsFromFactors", Napi::Function::New(env, ials_from_factors, "ialsFromFactors"));
   exports.Set("mfFromWeights", Napi::Function::New(env, mf_from_weights, "mfFromWeights"));
   exports.Set("mfPredict", Napi::Function::New(env, mf_predict, "mfPredict"));

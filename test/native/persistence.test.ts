@@ -117,3 +117,33 @@ describe('save / load', () => {
     await expect(load(path.join(dir, 'missing.cfk'))).rejects.toBeInstanceOf(IOError);
   });
 });
+
+test("loading frees the sections the addon copied, and keeps the history and item counts", async () => {
+  const { buildFromFile } = await import('../../lib/models/model-file');
+  const { SANSA: S } = await import('../../lib');
+  const data = syntheticInteractions({ users: 300, items: 120, seed: 9 });
+  const dir = tmpDir();
+  for (const [name, fit] of [
+    ['ease', () => EASE.fit(data, { l2: 20 })],
+    ['sansa', () => S.fit(data, { l2: 20, density: 0.1 })],
+  ] as const) {
+    const m = await fit();
+    const file = path.join(dir, `${name}.cfk`);
+    await m.save(file);
+    const want = await m.recommendUsers([3, 7], { k: 5 });
+    m.dispose();
+    let sections = new Map<string, unknown>();
+    const back = await buildFromFile(file, (f, p) => {
+      sections = f.sections;
+      return name === 'ease' ? EASE.fromModelFile(f, p) : S.fromModelFile(f, p);
+    });
+    const copied = [...sections].filter(([k, v]) => ArrayBuffer.isView(v) && !k.startsWith('history.') && k !== 'popularity');
+    expect(copied.length).toBeGreaterThan(0);
+    for (const [, v] of copied) expect((v as ArrayBufferView).byteLength).toBe(0);  // detached: freed now, not at a GC
+    expect((sections.get('history.indices') as Int32Array).length).toBe(data.nnz);
+    const got = await back.recommendUsers([3, 7], { k: 5 });
+    expect(Array.from(got.indices)).toEqual(Array.from(want.indices));
+    expect(back.popularity.length).toBe(120);
+    back.dispose();
+  }
+});
