@@ -11,7 +11,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { root, dataDir, opt, flag, threads, machine, runChild, childConfig, writeCsr, writeResults, runMain } = require('./common');
+const { root, dataDir, opt, flag, threads, machine, median, runChild, childConfig, writeCsr, writeResults, runMain } = require('./common');
 
 // Hyper-parameters chosen on validation users (see test/integration/ials.test.ts).
 const DATASETS = {
@@ -64,8 +64,6 @@ async function child(cfg) {
   const r = await c.evaluate(m, s.test, [ds.metric], { threads: cfg.threads });
   return { epochSeconds, peakRssMiB, accuracy: r.metrics[ds.metric], loss: m.info.epochs.map((e) => e.loss) };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 async function main() {
   const cfg = childConfig();

@@ -5,12 +5,9 @@
 import { InputError } from '../errors';
 import type { Interactions } from '../data/interactions';
 import { evaluate, ratingErrors } from '../eval/metrics';
-import { EASE } from '../models/ease';
-import { InfiniteAE } from '../models/infae';
-import { ImplicitALS } from '../models/ials';
 import { MatrixFactorization } from '../models/mf';
 import type { Recommender } from '../models/recommender';
-import { SANSA } from '../models/sansa';
+import { MODEL_FITS } from '../models/load';
 import type { DatasetConfig, ModelRun } from './config';
 import { loadDataset, makeSplit } from './data';
 
@@ -45,24 +42,11 @@ export interface ChildRequest {
 
 async function fit(run: ModelRun, train: Interactions, threads: number | undefined): Promise<Recommender> {
   const opts = { ...run.params, threads: (run.params.threads as number | undefined) ?? threads };
-  switch (run.type) {
-    case 'ease':
-      return EASE.fit(train, opts);
-    case 'sansa':
-      return SANSA.fit(train, opts);
-    case 'mf':
-      return MatrixFactorization.fit(train, opts);
-    case 'ials':
-      return ImplicitALS.fit(train, opts);
-    case 'infae':
-      return InfiniteAE.fit(train, opts);
-    case 'custom': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(run.module!) as { fit?: (t: Interactions, p: Record<string, unknown>, o: { threads?: number }) => Promise<Recommender> };
-      if (typeof mod.fit !== 'function') throw new InputError(`${run.module} does not export fit(train, params, options)`);
-      return mod.fit(train, run.params, { threads });
-    }
-  }
+  if (run.type !== 'custom') return MODEL_FITS[run.type](train, opts);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(run.module!) as { fit?: (t: Interactions, p: Record<string, unknown>, o: { threads?: number }) => Promise<Recommender> };
+  if (typeof mod.fit !== 'function') throw new InputError(`${run.module} does not export fit(train, params, options)`);
+  return mod.fit(train, run.params, { threads });
 }
 
 const median = (xs: number[]) => {

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { CfkitError } from '../errors';
 import { parseMetric } from '../eval/metrics';
+import { MODEL_TYPES, ModelType } from '../models/load';
 
 export type SplitConfig =
   | { kind: 'holdout-users'; testUsers: number; minInteractions?: number; targetFraction?: number; seed?: number }
@@ -24,8 +25,6 @@ export interface DatasetConfig {
   split?: SplitConfig;
 }
 
-export const MODEL_TYPES = ['ease', 'sansa', 'mf', 'ials', 'infae'] as const;
-export type ModelType = (typeof MODEL_TYPES)[number];
 
 export interface ModelConfig {
   /** Unique label in results; default: the type and any swept values. */

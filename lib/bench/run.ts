@@ -65,15 +65,9 @@ export function machine(): Machine {
   };
 }
 
-/** The compiled child script (tests that run this file from TypeScript use the built one). */
-function childScript(): string {
-  const here = path.join(__dirname, 'child.js');
-  return fs.existsSync(here) ? here : path.resolve(__dirname, '..', '..', 'dist', 'bench', 'child.js');
-}
-
 function runChild(req: ChildRequest): Promise<ModelResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(childScript(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(__dirname, 'child.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let answered = false;
     child.once('message', (m: { ok: boolean; result?: ModelResult; error?: { code: string; message: string } }) => {
       answered = true;

@@ -2,12 +2,13 @@
 /** The cfkit command line: demo, train, evaluate, recommend, doctor. */
 import { Command, CommanderError } from 'commander';
 import { backendInfo } from '../backend';
-import { holdoutUsers, evalSetFrom, EvalSet } from '../data/split';
+import { holdoutUsers, EvalSet } from '../data/split';
+import { makeSplit } from '../bench/data';
 import type { Interactions } from '../data/interactions';
 import { syntheticInteractions } from '../data/synthetic';
 import { evaluate, evaluateScores, parseMetric } from '../eval/metrics';
 import { version } from '../version';
-import { DataFlags, dataOptions, fileProvenance, fitModel, int, loadData, ModelFlags, modelOptions, modelParams, num } from './options';
+import { DataFlags, dataOptions, fileOptions, fileProvenance, fitModel, int, loadData, ModelFlags, modelOptions, modelParams, num } from './options';
 import { batchCommand } from './batch';
 import { benchCommands } from './bench';
 import { recommendCommand } from './recommend';
@@ -103,10 +104,7 @@ export function buildProgram(): Command {
       let test: EvalSet;
       let split: Record<string, unknown>;
       if (o.test) {
-        // Index-mode files (LightGCN) share the training file's index space.
-        const targets = await loadData(o.test, o, data.userIds.isIdentity && data.itemIds.isIdentity ? { numUsers: data.numUsers, numItems: data.numItems } : {});
-        train = data;
-        test = evalSetFrom(train, targets);
+        ({ train, test } = await makeSplit(data, { kind: 'fixed', test: o.test, options: fileOptions(o) as Record<string, unknown> }));
         split = { kind: 'fixed', test: await fileProvenance(o.test), testUsers: test.inputs.numUsers };
       } else {
         const kept = data.dropUsersBelow(o.minInteractions);

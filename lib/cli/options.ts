@@ -5,12 +5,8 @@ import { InputError } from '../errors';
 import { sha256File } from '../io/hash';
 import { Interactions } from '../data/interactions';
 import { FileOptions } from '../data/readers';
-import { EASE } from '../models/ease';
-import { InfiniteAE } from '../models/infae';
-import { ImplicitALS } from '../models/ials';
-import { MatrixFactorization } from '../models/mf';
 import type { Recommender } from '../models/recommender';
-import { SANSA } from '../models/sansa';
+import { MODEL_FITS, MODEL_TYPES, ModelType } from '../models/load';
 import { PROGRESS_FORMATS, progressPrinter, ProgressFormat } from '../progress';
 
 export const int = (v: string): number => {
@@ -63,8 +59,8 @@ export async function fileProvenance(file: string): Promise<{ path: string; byte
   return { path: file, bytes: (await fs.promises.stat(file)).size, sha256: await sha256File(file) };
 }
 
-export const MODELS = ['ease', 'sansa', 'mf', 'ials', 'infae'] as const;
-export type ModelName = (typeof MODELS)[number];
+export const MODELS = MODEL_TYPES;
+export type ModelName = ModelType;
 
 export interface ModelFlags {
   model: ModelName;
@@ -141,17 +137,11 @@ export async function fitModel(train: Interactions, f: ModelFlags): Promise<{ mo
   const common = { threads: f.threads, onProgress: printer.onProgress };
   const params = modelParams(f);
   try {
-    let model: Recommender;
-    if (f.model === 'ease') model = await EASE.fit(train, { ...params, ...common });
-    else if (f.model === 'sansa') model = await SANSA.fit(train, { ...params, ...common });
-    else if (f.model === 'mf') model = await MatrixFactorization.fit(train, { ...params, ...common });
-    else if (f.model === 'ials') model = await ImplicitALS.fit(train, { ...params, ...common });
-    else if (f.model === 'infae') model = await InfiniteAE.fit(train, { ...params, ...common });
-    else throw new InputError(`unknown model '${String(f.model)}' (available: ${MODELS.join(', ')})`);
+    if (!Object.hasOwn(MODEL_FITS, f.model)) throw new InputError(`unknown model '${String(f.model)}' (available: ${MODELS.join(', ')})`);
+    const model = await MODEL_FITS[f.model](train, { ...params, ...common });
     return { model, seconds: (performance.now() - t0) / 1000 };
   } finally {
     printer.stop();
   }
 }
 
-export { idFromText as cliId } from '../batch/ids';

@@ -4,11 +4,11 @@ import { Command, Option } from 'commander';
 import { InputError } from '../errors';
 import type { ExternalId } from '../data/idmap';
 import { csvField, exportBatches, exportRecommendations, ExportFormat, formatScore, streamWriter } from '../batch/export';
-import { idsFromFile } from '../batch/ids';
+import { idFromText, idsFromFile } from '../batch/ids';
 import { load } from '../models/load';
 import type { Recommendations } from '../models/recommender';
 import { progressPrinter, ProgressFormat } from '../progress';
-import { cliId, int, progressOption } from './options';
+import { int, progressOption } from './options';
 
 type OutputFormat = ExportFormat | 'text';
 
@@ -52,17 +52,17 @@ async function recommend(o: RecommendFlags): Promise<void> {
     if (o.items !== undefined || o.similar !== undefined) {
       let text: string;
       if (o.items !== undefined) {
-        const query = o.items.split(',').map((s) => cliId(s.trim(), model.itemIds));
+        const query = o.items.split(',').map((s) => idFromText(s.trim(), model.itemIds));
         text = formatQuery('new user', query, await model.recommendItems([query], request), format);
       } else {
-        const item = cliId(o.similar!, model.itemIds);
+        const item = idFromText(o.similar!, model.itemIds);
         text = formatQuery(`similar to ${o.similar}`, item, await model.similarItems([item], request), format);
       }
       if (o.out) await fs.promises.writeFile(o.out, text);
       else await streamWriter(process.stdout)(text);
       return;
     }
-    const users = o.all ? undefined : o.usersFile ? idsFromFile(o.usersFile, model.history?.userIds) : o.user!.map((u) => cliId(u, model.history?.userIds));
+    const users = o.all ? undefined : o.usersFile ? idsFromFile(o.usersFile, model.history?.userIds) : o.user!.map((u) => idFromText(u, model.history?.userIds));
     // A few users named on the command line need no progress unless it is asked for.
     const printer = progressPrinter(o.progress ?? (o.user ? 'none' : 'auto'));
     const opts = { ...request, users, batchSize: o.batchSize, onProgress: printer.onProgress };

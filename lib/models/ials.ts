@@ -6,6 +6,7 @@ import { native, NativeIalsEpoch, NativeModelHandle } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
 import { checkTrainingData, commonSections, itemCounts, NativeRecommender } from './recommender';
 import { buildFromFile } from './model-file';
+import { Factors, numberOption } from './options';
 
 export interface ImplicitALSOptions extends RunOptions {
   /** Latent factors k. Default 64. */
@@ -29,12 +30,6 @@ export interface ImplicitALSOptions extends RunOptions {
 export interface ImplicitALSInfo {
   epochs: NativeIalsEpoch[];
   options: Record<string, number>;
-}
-
-function num(v: unknown, name: string, fallback: number, ok: (x: number) => boolean, what: string): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new InputError(`${name} must be ${what}, got ${String(v)}`);
-  return v;
 }
 
 /**
@@ -62,14 +57,14 @@ export class ImplicitALS extends NativeRecommender {
     checkTrainingData(train, 'iALS');
     const nonneg = (x: number) => x >= 0;
     const o: Record<string, number> = {
-      factors: num(opts.factors, 'factors', 64, (x) => Number.isInteger(x) && x >= 1 && x <= 4096, 'an integer in [1, 4096]'),
-      l2: num(opts.l2, 'l2', 1e-3, nonneg, '>= 0'),
-      unobservedWeight: num(opts.unobservedWeight, 'unobservedWeight', 0.1, nonneg, '>= 0'),
-      regularizationExponent: num(opts.regularizationExponent, 'regularizationExponent', 1, (x) => x >= 0 && x <= 4, 'in [0, 4]'),
-      epochs: num(opts.epochs, 'epochs', 16, (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'a positive integer'),
-      cgSteps: num(opts.cgSteps, 'cgSteps', 3, (x) => Number.isInteger(x) && x >= 0 && x <= 4096, 'an integer in [0, 4096]'),
-      initStd: num(opts.initStd, 'initStd', 0.1, (x) => x > 0, 'positive'),
-      seed: num(opts.seed, 'seed', 42, (x) => Number.isInteger(x) && x >= 0 && x <= Number.MAX_SAFE_INTEGER, 'a non-negative integer'),
+      factors: numberOption(opts.factors, 'factors', 64, (x) => Number.isInteger(x) && x >= 1 && x <= 4096, 'an integer in [1, 4096]'),
+      l2: numberOption(opts.l2, 'l2', 1e-3, nonneg, '>= 0'),
+      unobservedWeight: numberOption(opts.unobservedWeight, 'unobservedWeight', 0.1, nonneg, '>= 0'),
+      regularizationExponent: numberOption(opts.regularizationExponent, 'regularizationExponent', 1, (x) => x >= 0 && x <= 4, 'in [0, 4]'),
+      epochs: numberOption(opts.epochs, 'epochs', 16, (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'a positive integer'),
+      cgSteps: numberOption(opts.cgSteps, 'cgSteps', 3, (x) => Number.isInteger(x) && x >= 0 && x <= 4096, 'an integer in [0, 4096]'),
+      initStd: numberOption(opts.initStd, 'initStd', 0.1, (x) => x > 0, 'positive'),
+      seed: numberOption(opts.seed, 'seed', 42, (x) => Number.isInteger(x) && x >= 0 && x <= Number.MAX_SAFE_INTEGER, 'a non-negative integer'),
     };
     if (o.l2 === 0 && o.unobservedWeight === 0) throw new InputError('l2 and unobservedWeight cannot both be 0: rows with few observations would have no unique solution');
     const res = await runNative(opts, (job) => native().ialsFit(train.csr(), o, job));
@@ -77,12 +72,12 @@ export class ImplicitALS extends NativeRecommender {
   }
 
   /** The user factors W (users x factors, row-major, in `ids` order): query vectors for an inner-product ANN index of itemFactors(). */
-  userFactors(): { ids: ExternalId[]; factors: Float32Array; dimensions: number } {
+  userFactors(): Factors {
     return { ids: this.userIds.toArray(), factors: this.nativeHandle().exportArray('w') as Float32Array, dimensions: this.factors };
   }
 
   /** The item factors H (items x factors, row-major, in `ids` order): the vectors to index. */
-  itemFactors(): { ids: ExternalId[]; factors: Float32Array; dimensions: number } {
+  itemFactors(): Factors {
     return { ids: this.itemIds.toArray(), factors: this.nativeHandle().exportArray('h') as Float32Array, dimensions: this.factors };
   }
 

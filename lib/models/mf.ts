@@ -8,6 +8,7 @@ import { native, NativeMfEpoch, NativeModelHandle } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
 import { checkTrainingData, commonSections, itemCounts, NativeRecommender } from './recommender';
 import { buildFromFile } from './model-file';
+import { Factors, numberOption } from './options';
 
 export interface MatrixFactorizationOptions extends RunOptions {
   /** Latent factors k (any k; multiples of 16 use full SIMD registers). Default 128. */
@@ -69,12 +70,6 @@ export interface MatrixFactorizationInfo {
   mean: number;
 }
 
-function num(v: unknown, name: string, fallback: number, ok: (x: number) => boolean, what: string): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new InputError(`${name} must be ${what}, got ${String(v)}`);
-  return v;
-}
-
 /**
  * Matrix factorization r̂_ui = p_u·q_i trained by parallel SGD (a block scheduler whose concurrent
  * blocks share no user or item), with fp16 storage, MASCOT precision switching and dynamic pruning.
@@ -100,8 +95,8 @@ export class MatrixFactorization extends NativeRecommender {
       throw new InputError(
         `every rating is ${v[0]}: the data looks implicit (interactions, not ratings), which MatrixFactorization cannot learn from; use EASE or SANSA, or give it explicit ratings`,
       );
-    const factors = num(opts.factors, 'factors', 128, (x) => Number.isInteger(x) && x >= 1 && x <= 4096, 'an integer in [1, 4096]');
-    const epochs = num(opts.epochs, 'epochs', 20, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    const factors = numberOption(opts.factors, 'factors', 128, (x) => Number.isInteger(x) && x >= 1 && x <= 4096, 'an integer in [1, 4096]');
+    const epochs = numberOption(opts.epochs, 'epochs', 20, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     const l2 = typeof opts.l2 === 'object' ? opts.l2 : { user: opts.l2, item: opts.l2 };
     const groups = typeof opts.mascot?.groups === 'object' ? opts.mascot.groups : { user: opts.mascot?.groups, item: opts.mascot?.groups };
     const precision = opts.precision ?? 'fp32';
@@ -112,24 +107,24 @@ export class MatrixFactorization extends NativeRecommender {
     const o: Record<string, number | string | boolean> = {
       factors,
       epochs,
-      lrAlpha: num(opts.lr?.alpha, 'lr.alpha', 0.02, (x) => x > 0, 'positive'),
-      lrBeta: num(opts.lr?.beta, 'lr.beta', 0.05, nonneg, '>= 0'),
-      l2User: num(l2.user, 'l2.user', 0.045, nonneg, '>= 0'),
-      l2Item: num(l2.item, 'l2.item', 0.045, nonneg, '>= 0'),
+      lrAlpha: numberOption(opts.lr?.alpha, 'lr.alpha', 0.02, (x) => x > 0, 'positive'),
+      lrBeta: numberOption(opts.lr?.beta, 'lr.beta', 0.05, nonneg, '>= 0'),
+      l2User: numberOption(l2.user, 'l2.user', 0.045, nonneg, '>= 0'),
+      l2Item: numberOption(l2.item, 'l2.item', 0.045, nonneg, '>= 0'),
       initUniform: dist === 'uniform',
-      initStd: num(opts.init?.std, 'init.std', 0.02, (x) => x > 0, 'positive'),
-      initScale: num(opts.init?.scale, 'init.scale', 1, (x) => x > 0, 'positive'),
-      seed: num(opts.seed, 'seed', 42, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'),
+      initStd: numberOption(opts.init?.std, 'init.std', 0.02, (x) => x > 0, 'positive'),
+      initScale: numberOption(opts.init?.scale, 'init.scale', 1, (x) => x > 0, 'positive'),
+      seed: numberOption(opts.seed, 'seed', 42, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'),
       precision,
-      userGroups: num(groups.user, 'mascot.groups', 100, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
-      itemGroups: num(groups.item, 'mascot.groups', 100, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
-      interval: num(opts.mascot?.interval, 'mascot.interval', 2, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
-      sampleRatio: num(opts.mascot?.sampleRatio, 'mascot.sampleRatio', 0.05, (x) => x > 0 && x <= 1, 'in (0, 1]'),
-      threshold: num(opts.mascot?.threshold, 'mascot.threshold', 20, (x) => x > 0, 'positive'),
+      userGroups: numberOption(groups.user, 'mascot.groups', 100, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+      itemGroups: numberOption(groups.item, 'mascot.groups', 100, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+      interval: numberOption(opts.mascot?.interval, 'mascot.interval', 2, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+      sampleRatio: numberOption(opts.mascot?.sampleRatio, 'mascot.sampleRatio', 0.05, (x) => x > 0 && x <= 1, 'in (0, 1]'),
+      threshold: numberOption(opts.mascot?.threshold, 'mascot.threshold', 20, (x) => x > 0, 'positive'),
       center: opts.center ?? false,
-      pruneRate: num(opts.pruning?.rate, 'pruning.rate', 0, (x) => x >= 0 && x < 1, 'in [0, 1)'),
-      rearrangeEvery: num(opts.pruning?.rearrangeEvery, 'pruning.rearrangeEvery', 5, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
-      blocks: num(opts.blocks, 'blocks', 0, (x) => Number.isInteger(x) && x >= 1 && x <= 1024, 'an integer in [1, 1024]'),
+      pruneRate: numberOption(opts.pruning?.rate, 'pruning.rate', 0, (x) => x >= 0 && x < 1, 'in [0, 1)'),
+      rearrangeEvery: numberOption(opts.pruning?.rearrangeEvery, 'pruning.rearrangeEvery', 5, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+      blocks: numberOption(opts.blocks, 'blocks', 0, (x) => Number.isInteger(x) && x >= 1 && x <= 1024, 'an integer in [1, 1024]'),
     };
     const { device, reason: deviceReason } = unvalidatedGpuDevice(opts.device, 'matrix factorization');
     if (device === 'cuda') {
@@ -172,12 +167,12 @@ export class MatrixFactorization extends NativeRecommender {
    * product. A model trained with `center: true` adds its mean to every score, which does not
    * change any user's ranking.
    */
-  userFactors(): { ids: ExternalId[]; factors: Float32Array; dimensions: number } {
+  userFactors(): Factors {
     return { ids: this.userIds.toArray(), factors: this.nativeHandle().exportArray('p') as Float32Array, dimensions: this.factors };
   }
 
   /** The item factors Q (items x factors, row-major, in `ids` order) with their external ids: the vectors to index. */
-  itemFactors(): { ids: ExternalId[]; factors: Float32Array; dimensions: number } {
+  itemFactors(): Factors {
     return { ids: this.itemIds.toArray(), factors: this.nativeHandle().exportArray('q') as Float32Array, dimensions: this.factors };
   }
 

@@ -8,7 +8,7 @@ import { ModelFile, section, SectionData, writeModelFile } from '../io/container
 import { unknownPolicy } from './item-filter';
 import { ItemSelection, resolveFilters, rowsFromIds, UnknownTally } from './request';
 import { version } from '../version';
-import { recommendAll, RecommendAllOptions, RecommendationBatch } from '../batch/export';
+import { recommendAll, RecommendAllOptions, RecommendationBatch } from './recommend-all';
 
 export interface RecommendOptions extends RunOptions {
   /** How many items per row. Default 10. */
@@ -86,7 +86,7 @@ export interface Recommender {
   recommendUsers(users: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations>;
   recommendItems(itemLists: readonly (readonly ExternalId[])[], opts?: RecommendOptions): Promise<Recommendations>;
   similarItems(items: readonly ExternalId[], opts?: RecommendOptions): Promise<Recommendations>;
-  /** Top-k for every training user (or `opts.users`) in bounded batches; see batch/export. */
+  /** Top-k for every training user (or `opts.users`) in bounded batches; see models/recommend-all. */
   recommendAll(opts?: RecommendAllOptions): AsyncGenerator<RecommendationBatch>;
   save(file: string): Promise<void>;
   dispose(): void;

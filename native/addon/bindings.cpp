@@ -423,6 +423,15 @@ Napi::Value mf_fit(const Napi::CallbackInfo& info) {
   });
 }
 
+// A rows x k factor matrix from a model file: E_FORMAT unless it has that size and finite values.
+std::vector<float> factors_from_js(const Napi::Value& v, int64_t rows, int k, const char* model) {
+  std::vector<float> f = vector_from_typed<float>(v, "factors");
+  if (static_cast<int64_t>(f.size()) != rows * k) fail(ErrorCode::Format, std::string(model) + " factor arrays have the wrong size");
+  for (float x : f)
+    if (!std::isfinite(x)) fail(ErrorCode::Format, std::string(model) + " factors contain a non-finite value");
+  return f;
+}
+
 // ialsFit(x: Csr, options, jobOptions) -> Promise<{model, epochs}>
 Napi::Value ials_fit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -464,12 +473,7 @@ Napi::Value ials_from_factors(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     const int64_t users = int_arg(info[0], "users", 0, INT32_MAX), items = int_arg(info[1], "items", 1, INT32_MAX);
     const int k = static_cast<int>(int_arg(info[2], "factors", 1, 4096));
-    std::vector<float> w = vector_from_typed<float>(info[3], "w"), h = vector_from_typed<float>(info[4], "h");
-    if (static_cast<int64_t>(w.size()) != users * k || static_cast<int64_t>(h.size()) != items * k)
-      fail(ErrorCode::Format, "iALS factor arrays have the wrong size");
-    for (const auto* f : {&w, &h})
-      for (float v : *f)
-        if (!std::isfinite(v)) fail(ErrorCode::Format, "iALS factors contain a non-finite value");
+    std::vector<float> w = factors_from_js(info[3], users, k, "iALS"), h = factors_from_js(info[4], items, k, "iALS");
     auto number = [&](size_t i, const char* name) {
       const double v = info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
       if (!(std::isfinite(v) && v >= 0)) fail(ErrorCode::Format, std::string("iALS ") + name + " must be a finite number >= 0");
@@ -508,13 +512,7 @@ Napi::Value mf_from_weights(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     const int64_t users = int_arg(info[0], "users", 0, INT32_MAX), items = int_arg(info[1], "items", 1, INT32_MAX);
     const int k = static_cast<int>(int_arg(info[2], "factors", 1, 4096));
-    std::vector<float> p = vector_from_typed<float>(info[3], "p"), q = vector_from_typed<float>(info[4], "q");
-    if (static_cast<int64_t>(p.size()) != users * k || static_cast<int64_t>(q.size()) != items * k)
-      fail(ErrorCode::Format, "MF factor arrays have the wrong size");
-    for (float v : p)
-      if (!std::isfinite(v)) fail(ErrorCode::Format, "MF factors contain a non-finite value");
-    for (float v : q)
-      if (!std::isfinite(v)) fail(ErrorCode::Format, "MF factors contain a non-finite value");
+    std::vector<float> p = factors_from_js(info[3], users, k, "MF"), q = factors_from_js(info[4], items, k, "MF");
     const double l2 = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0.05;
     const double mean = info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : 0.0;
     // A λ ≤ 0 makes the fold-in system singular (every new user scores 0), a non-finite mean every score NaN.

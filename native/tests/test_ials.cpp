@@ -8,20 +8,27 @@
 
 using namespace cfkit;
 
+namespace {
+// rows x k factors from N(0, sd²).
+std::vector<float> random_factors(int64_t rows, int k, float sd, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.f, sd);
+  std::vector<float> f(size_t(rows) * k);
+  for (auto& v : f) v = g(rng);
+  return f;
+}
+}  // namespace
+
 TEST(ials_conjugate_gradient_reaches_the_exact_row_solution) {
   // A row's system from random fixed factors: CG with k steps from a random start must land on the
   // Cholesky solution (to 1e-6 relative), and 3 steps must already be closer than the start.
   const int k = 16;
-  std::mt19937 rng(3);
-  std::normal_distribution<float> g(0.f, 0.3f);
-  std::vector<float> fixed(200 * k);
-  for (auto& v : fixed) v = g(rng);
+  const std::vector<float> fixed = random_factors(200, k, 0.3f, 3);
   const std::vector<double> gram = ials_gramian(fixed.data(), 200, k);
   std::vector<int32_t> rows = {3, 17, 40, 41, 99, 150, 199};
   const IalsRow row{fixed.data(), rows.data(), int64_t(rows.size()), gram.data(), 0.1, 0.5, k};
   std::vector<double> scratch;
-  std::vector<float> exact(k, 0.f), start(k), cg, few;
-  for (auto& v : start) v = g(rng);
+  std::vector<float> exact(k, 0.f), start = random_factors(1, k, 0.3f, 4), cg, few;
   ials_solve_row(row, 0, exact.data(), scratch);
   cg = start;
   ials_solve_row(row, k, cg.data(), scratch);
@@ -53,10 +60,7 @@ TEST(ials_conjugate_gradient_reaches_the_exact_row_solution) {
 
 TEST(ials_gramian_matches_a_naive_sum) {
   const int k = 12;
-  std::mt19937 rng(5);
-  std::normal_distribution<float> g(0.f, 1.f);
-  std::vector<float> f(333 * k);
-  for (auto& v : f) v = g(rng);
+  const std::vector<float> f = random_factors(333, k, 1.f, 5);
   const std::vector<double> one = ials_gramian(f.data(), 333, k);
   for (int a = 0; a < k; ++a)
     for (int b = 0; b < k; ++b) {

@@ -25,9 +25,10 @@ int trtri_lower(int64_t n, float* a, int64_t lda);
 
 // The three products below run on `threads` threads of their own, each tile one single-threaded
 // BLAS call, and the tiles depend on the shape alone: their bits do not depend on the thread count.
-// OpenBLAS's own threading splits by thread count and its results change with it (Haswell's sgemm
-// and ssyrk kernels at any size, other kernels when the inner dimension is between one and two of
-// its blocks). Callers keep the BLAS itself on one thread (BlasThreadsScope(1)) around them.
+// OpenBLAS's own threading splits by thread count and its results change with it: on a 2-core AMD
+// EPYC (OpenBLAS 0.3.21), sgemm on 1 against 3 threads differed at every inner dimension tried
+// (64-1,000) under the Haswell kernels, and at 400, 500, 700 and 1,000 (not 64-384 or 800) under
+// the default ones. Callers keep the BLAS itself on one thread (BlasThreadsScope(1)) around them.
 // B := B·Lᵀ for m x n B and lower n x n L.
 void trmm_right_lower_trans(int64_t m, int64_t n, const float* l, int64_t ldl, float* b, int64_t ldb, int threads = 1);
 // Lower triangle of C := alpha·A·Aᵀ + beta·C for n x k A.

@@ -121,9 +121,10 @@ std::vector<double> ials_gramian(const float* f, int64_t n, int k) {
 namespace {
 
 // λ (count + α₀·others)^ν
-double row_reg(const IalsOptions& o, int64_t count, int64_t others) {
-  return o.l2 * std::pow(double(count) + o.unobserved_weight * double(others), o.reg_exponent);
+double row_reg(double l2, double alpha0, double nu, int64_t count, int64_t others) {
+  return l2 * std::pow(double(count) + alpha0 * double(others), nu);
 }
+double row_reg(const IalsOptions& o, int64_t count, int64_t others) { return row_reg(o.l2, o.unobserved_weight, o.reg_exponent, count, others); }
 
 // One sweep: every row of `solved` (rows of x) against the fixed side.
 void sweep(const Csr& x, const std::vector<float>& fixed, int64_t fixed_rows, std::vector<float>& solved, const IalsOptions& o, int k,
@@ -187,10 +188,6 @@ IalsModel::IalsModel(int64_t users, int64_t items, int k, std::vector<float> w, 
 void IalsModel::score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const {
   std::vector<float> folded(k_);
   std::vector<double> scratch;
-  IalsOptions o;
-  o.l2 = l2_;
-  o.unobserved_weight = alpha0_;
-  o.reg_exponent = nu_;
   for (int64_t r = begin; r < end; ++r) {
     const float* wu;
     if (row_users) {
@@ -198,7 +195,7 @@ void IalsModel::score(const Csr& inputs, const int32_t* row_users, int64_t begin
     } else {
       std::fill(folded.begin(), folded.end(), 0.f);
       const IalsRow row{h_.data(), inputs.indices.data() + inputs.indptr[r], inputs.row_size(r), gram_.data(), alpha0_,
-                        row_reg(o, inputs.row_size(r), items_), k_};
+                        row_reg(l2_, alpha0_, nu_, inputs.row_size(r), items_), k_};
       ials_solve_row(row, 0, folded.data(), scratch);
       wu = folded.data();
     }
@@ -207,15 +204,7 @@ void IalsModel::score(const Csr& inputs, const int32_t* row_users, int64_t begin
   }
 }
 
-void IalsModel::item_similarity(int32_t item, float* out) const {
-  const float* hi = &h_[int64_t(item) * k_];
-  const double ni = std::sqrt(double(mf::dot(hi, hi, k_)));
-  for (int64_t j = 0; j < items_; ++j) {
-    const float* hj = &h_[j * k_];
-    const double nj = std::sqrt(double(mf::dot(hj, hj, k_)));
-    out[j] = ni > 0 && nj > 0 ? static_cast<float>(mf::dot(hi, hj, k_) / (ni * nj)) : 0.f;
-  }
-}
+void IalsModel::item_similarity(int32_t item, float* out) const { mf::cosines(h_.data(), items_, k_, item, out); }
 
 IalsTrainResult train_ials(const Csr& x, const IalsOptions& o, TrainContext& ctx) {
   const int64_t users = x.rows, items = x.cols;

@@ -146,15 +146,7 @@ void MfModel::score(const Csr& inputs, const int32_t* row_users, int64_t begin, 
   }
 }
 
-void MfModel::item_similarity(int32_t item, float* out) const {
-  const float* qi = &q_[int64_t(item) * k_];
-  const double ni = std::sqrt(double(mf::dot(qi, qi, k_)));
-  for (int64_t j = 0; j < items_; ++j) {
-    const float* qj = &q_[j * k_];
-    const double nj = std::sqrt(double(mf::dot(qj, qj, k_)));
-    out[j] = ni > 0 && nj > 0 ? static_cast<float>(mf::dot(qi, qj, k_) / (ni * nj)) : 0.f;
-  }
-}
+void MfModel::item_similarity(int32_t item, float* out) const { mf::cosines(q_.data(), items_, k_, item, out); }
 
 void report_mf_epoch(TrainContext& ctx, const MfEpoch& ep, int epochs) {
   std::vector<std::pair<std::string, double>> fig = {{"epoch", ep.epoch}, {"trainRmse", ep.train_rmse}, {"seconds", ep.seconds},

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 
 #include "mf/mf_kernels_isa.hpp"
@@ -168,6 +169,15 @@ const char* kernel_isa_name(KernelIsa which) {
 }
 
 float dot(const float* a, const float* b, int m) { return kernels().dot(a, b, m); }
+void cosines(const float* f, int64_t rows, int m, int64_t item, float* out) {
+  const float* fi = f + item * m;
+  const double ni = std::sqrt(double(dot(fi, fi, m)));
+  for (int64_t j = 0; j < rows; ++j) {
+    const float* fj = f + j * m;
+    const double nj = std::sqrt(double(dot(fj, fj, m)));
+    out[j] = ni > 0 && nj > 0 ? static_cast<float>(dot(fi, fj, m) / (ni * nj)) : 0.f;
+  }
+}
 void update(float* p, float* q, int m, float e, float lr, float lu, float li) { kernels().update(p, q, m, e, lr, lu, li); }
 float sgd_step(float* p, float* q, int m, float r, float lr, float lu, float li) { return kernels().step_ff(p, q, m, r, lr, lu, li); }
 float sgd_step(uint16_t* p, uint16_t* q, int m, float r, float lr, float lu, float li) {

@@ -19,6 +19,9 @@ struct Rating {
 };
 
 float dot(const float* a, const float* b, int m);
+// out[j] = cos(f_item, f_j) for every row j of the rows x m factor matrix f (0 where a norm is 0):
+// the item-item relation of factor models (MF, iALS).
+void cosines(const float* f, int64_t rows, int m, int64_t item, float* out);
 // The canonical update over the first m entries, given the error e.
 void update(float* p, float* q, int m, float e, float lr, float lu, float li);
 
