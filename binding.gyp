@@ -15,7 +15,8 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++1y"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],
       "libraries": ["-lcholmod", "-lcolamd", "-lsuitesparseconfig", "-lopenblas", "-lpthread", "-ldl"],
-      "ldflags": ["-Wl,-rpath,'$$ORIGIN'"]
+      "ldflags": ["-Wl,-rpath,'$$ORIGIN'"],
+      "conditions": [["target_arch=='arm64'", {"cflags_cc": ["-ffp-contract=off"]}]]
     }
   ]
 }

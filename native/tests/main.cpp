@@ -1,3 +1,7 @@
+#include <iostream>
+#include <string>
+#include <vector>
+
 #include "harness.hpp"
 
 namespace cfkit_test {
@@ -8,9 +12,25 @@ std::vector<Case>& registry() {
 int failures = 0;
 }  // namespace cfkit_test
 
-int main() {
-  int failed_cases = 0;
+// cfkit_tests [WORD...] [--skip WORD...]: runs the cases whose names contain any WORD (all when none
+// is given), minus those containing a --skip WORD.
+int main(int argc, char** argv) {
+  std::vector<std::string> only, skip;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--skip" && i + 1 < argc)
+      skip.push_back(argv[++i]);
+    else
+      only.push_back(argv[i]);
+  }
+  auto contains_any = [](const std::string& name, const std::vector<std::string>& words) {
+    for (const auto& w : words)
+      if (name.find(w) != std::string::npos) return true;
+    return false;
+  };
+  int failed_cases = 0, ran = 0;
   for (auto& c : cfkit_test::registry()) {
+    if ((!only.empty() && !contains_any(c.name, only)) || contains_any(c.name, skip)) continue;
+    ++ran;
     int before = cfkit_test::failures;
     try {
       c.fn();
@@ -22,6 +42,6 @@ int main() {
     if (!ok) ++failed_cases;
     std::cout << (ok ? "ok   " : "FAIL ") << c.name << "\n";
   }
-  std::cout << (cfkit_test::registry().size() - failed_cases) << " passed, " << failed_cases << " failed\n";
-  return failed_cases == 0 ? 0 : 1;
+  std::cout << (ran - failed_cases) << " passed, " << failed_cases << " failed\n";
+  return failed_cases == 0 && ran > 0 ? 0 : 1;
 }

@@ -72,7 +72,7 @@ TEST(mf_kernels_are_bit_identical_across_instruction_sets) {
   std::mt19937 rng(7);
   std::normal_distribution<float> g(0.f, 0.3f);
   const mf::KernelIsa saved = mf::kernel_isa();
-  const mf::KernelIsa sets[] = {mf::KernelIsa::Scalar, mf::KernelIsa::Avx2, mf::KernelIsa::Avx512};
+  const mf::KernelIsa sets[] = {mf::KernelIsa::Scalar, mf::KernelIsa::Avx2, mf::KernelIsa::Avx512, mf::KernelIsa::Neon};
   for (int m : {1, 7, 8, 15, 16, 17, 40, 63, 64, 65, 96, 120, 127, 128, 129, 200}) {
     std::vector<float> p0(m), q0(m);
     for (int d = 0; d < m; ++d) {
@@ -166,7 +166,7 @@ TEST(mf_sgd_run_equals_a_loop_of_steps_on_every_instruction_set) {
         sse += double(e) * e;
         sse_h += double(eh) * eh;
       }
-      for (mf::KernelIsa want : {mf::KernelIsa::Scalar, mf::KernelIsa::Avx2, mf::KernelIsa::Avx512}) {
+      for (mf::KernelIsa want : {mf::KernelIsa::Scalar, mf::KernelIsa::Avx2, mf::KernelIsa::Avx512, mf::KernelIsa::Neon}) {
         if (mf::use_kernel_isa(want) != want) continue;  // this CPU lacks it
         std::vector<float> rp = p0, rq = q0;
         std::vector<uint16_t> rph = ph0, rqh = qh0;

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "common/parallel.hpp"
+#include "common/simd_clones.hpp"
 #include "dense/lapack.hpp"
 #include "dense/stepwise_inverse.hpp"
 
@@ -15,8 +16,7 @@ namespace cfkit {
 namespace {
 
 // out += a * row, the inner loop of sparse-times-dense scoring; cloned per ISA and picked at load time.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void axpy(float a, const float* row, float* out,
-                                                                         int64_t n) {
+CFKIT_SIMD_CLONES void axpy(float a, const float* row, float* out, int64_t n) {
   for (int64_t j = 0; j < n; ++j) out[j] += a * row[j];
 }
 

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/timer.hpp"
 #include "common/parallel.hpp"
+#include "common/simd_clones.hpp"
 #include "dense/lapack.hpp"
 #include "dense/stepwise_inverse.hpp"
 #include "ease/ease.hpp"
@@ -37,8 +38,7 @@ inline double acos01(double x) {
 }
 
 // K from the dot products in place for a block of rows: entry (r, v) holds <x_r, x_v>.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void ntk_row(float* row, int64_t count, double c_u,
-                                                                          const double* c_v, double inv_items) {
+CFKIT_SIMD_CLONES void ntk_row(float* row, int64_t count, double c_u, const double* c_v, double inv_items) {
   for (int64_t v = 0; v < count; ++v) {
     const double s1 = 2.0 * double(row[v]) * inv_items + 0.01;
     const double cc = c_u * c_v[v];
@@ -61,9 +61,7 @@ constexpr int64_t kStrip = 32;
 typedef float Float8 __attribute__((vector_size(32)));
 
 #define CFKIT_PACK_STRIP(T)                                                                                \
-  __attribute__((target_clones("avx512f", "avx2", "default"))) void pack_strip(const T* p, int64_t n,     \
-                                                                               int64_t j0, int64_t bw,     \
-                                                                               float* strip) {             \
+  CFKIT_SIMD_CLONES void pack_strip(const T* p, int64_t n, int64_t j0, int64_t bw, float* strip) {       \
     for (int64_t v = 0; v < n; ++v) {                                                                      \
       const T* src = p + v * n + j0;                                                                       \
       float* dst = strip + v * kStrip;                                                                     \
@@ -74,9 +72,7 @@ CFKIT_PACK_STRIP(float)
 CFKIT_PACK_STRIP(double)
 #undef CFKIT_PACK_STRIP
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void gather_strip(const float* strip, int64_t n,
-                                                                               int64_t j0, int64_t bw,
-                                                                               const Csr& xs_t, float* alpha_t) {
+CFKIT_SIMD_CLONES void gather_strip(const float* strip, int64_t n, int64_t j0, int64_t bw, const Csr& xs_t, float* alpha_t) {
   constexpr int lanes = kStrip / 8;
   for (int64_t i = 0; i < xs_t.rows; ++i) {
     Float8 acc[lanes] = {};

@@ -29,6 +29,9 @@ CpuBackendInfo cpu_backend_info() {
   info.colamd = version(COLAMD_MAIN_VERSION, COLAMD_SUB_VERSION, COLAMD_SUBSUB_VERSION);
   unsigned hw = std::thread::hardware_concurrency();
   info.hardware_threads = hw ? static_cast<int>(hw) : 1;
+#if defined(__aarch64__)
+  info.simd = "neon";
+#elif defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f"))
     info.simd = "avx512f";
@@ -38,6 +41,9 @@ CpuBackendInfo cpu_backend_info() {
     info.simd = "sse4.2";
   else
     info.simd = "baseline";
+#else
+  info.simd = "baseline";
+#endif
   return info;
 }
 

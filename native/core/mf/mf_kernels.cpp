@@ -1,7 +1,9 @@
 // The scalar reference kernels, fp16 conversion, and the run-time choice of instruction set.
 #include "mf/mf_kernels.hpp"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <atomic>
 #include <cmath>
@@ -99,6 +101,7 @@ RunTotals run_scalar(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16
   return sgd_run_loop(x, n, P, Q, k, plen, qlen, lr, lu, li, step_scalar<T, T>);
 }
 
+#if defined(__x86_64__)
 bool cpu_has_avx2() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
@@ -109,6 +112,7 @@ bool cpu_has_avx512() {
   return cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl");
 }
+#endif
 
 }  // namespace
 
@@ -125,10 +129,25 @@ namespace {
 
 const isa::KernelTable& table_for(KernelIsa which) {
   switch (which) {
+#if defined(__x86_64__)
     case KernelIsa::Avx512: return isa::avx512_table();
     case KernelIsa::Avx2: return isa::avx2_table();
+#elif defined(__aarch64__)
+    case KernelIsa::Neon: return isa::neon_table();
+#endif
     default: return isa::scalar_table();
   }
+}
+
+bool supported(KernelIsa which) {
+  if (which == KernelIsa::Scalar) return true;
+#if defined(__x86_64__)
+  if (which == KernelIsa::Avx2) return isa::cpu_has_avx2();
+  if (which == KernelIsa::Avx512) return isa::cpu_has_avx512();
+#elif defined(__aarch64__)
+  if (which == KernelIsa::Neon) return true;
+#endif
+  return false;
 }
 
 std::atomic<int> g_isa{-1};
@@ -147,15 +166,17 @@ const isa::KernelTable& kernels() { return table_for(current()); }
 }  // namespace
 
 KernelIsa best_kernel_isa() {
-  static const KernelIsa best = isa::cpu_has_avx512() ? KernelIsa::Avx512 : isa::cpu_has_avx2() ? KernelIsa::Avx2 : KernelIsa::Scalar;
+  static const KernelIsa best = supported(KernelIsa::Avx512) ? KernelIsa::Avx512
+                                : supported(KernelIsa::Avx2) ? KernelIsa::Avx2
+                                : supported(KernelIsa::Neon) ? KernelIsa::Neon
+                                                             : KernelIsa::Scalar;
   return best;
 }
 
 KernelIsa kernel_isa() { return current(); }
 
 KernelIsa use_kernel_isa(KernelIsa want) {
-  const KernelIsa best = best_kernel_isa();
-  const KernelIsa chosen = static_cast<int>(want) > static_cast<int>(best) ? best : want;
+  const KernelIsa chosen = supported(want) ? want : best_kernel_isa();
   g_isa.store(static_cast<int>(chosen), std::memory_order_relaxed);
   return chosen;
 }
@@ -164,6 +185,7 @@ const char* kernel_isa_name(KernelIsa which) {
   switch (which) {
     case KernelIsa::Avx512: return "avx512";
     case KernelIsa::Avx2: return "avx2";
+    case KernelIsa::Neon: return "neon";
     default: return "scalar";
   }
 }
@@ -197,6 +219,7 @@ RunTotals sgd_run(const Rating* ratings, int64_t n, uint16_t* P, uint16_t* Q, in
 
 namespace {
 
+#if defined(__x86_64__)
 __attribute__((target("avx2,f16c"))) void half_to_float_f16c(const uint16_t* in, float* out, size_t n) {
   size_t d = 0;
   for (; d + 8 <= n; d += 8)
@@ -210,16 +233,25 @@ __attribute__((target("avx2,f16c"))) void float_to_half_f16c(const float* in, ui
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + d), _mm256_cvtps_ph(_mm256_loadu_ps(in + d), _MM_FROUND_TO_NEAREST_INT));
   for (; d < n; ++d) out[d] = isa::float_to_half_bits(in[d]);
 }
+#endif
 
 }  // namespace
 
 void half_to_float(const uint16_t* in, float* out, size_t n) {
+#if defined(__x86_64__)
   if (best_kernel_isa() != KernelIsa::Scalar) return half_to_float_f16c(in, out, n);
+#elif defined(__aarch64__)
+  return isa::half_to_float_neon(in, out, n);
+#endif
   for (size_t d = 0; d < n; ++d) out[d] = isa::half_bits_to_float(in[d]);
 }
 
 void float_to_half(const float* in, uint16_t* out, size_t n) {
+#if defined(__x86_64__)
   if (best_kernel_isa() != KernelIsa::Scalar) return float_to_half_f16c(in, out, n);
+#elif defined(__aarch64__)
+  return isa::float_to_half_neon(in, out, n);
+#endif
   for (size_t d = 0; d < n; ++d) out[d] = isa::float_to_half_bits(in[d]);
 }
 

@@ -3,8 +3,9 @@
 // - a dot product keeps 64 partial sums (entry d goes to sum d mod 64, accumulated with fused
 //   multiply-add) and adds them as a fixed binary tree (sum l += sum l+w for w = 32, 16, ..., 1);
 // - an update is p ← fma(lr·e, q, p·(1 − lr·λp)) and q ← fma(lr·e, p_old, q·(1 − lr·λq)).
-// AVX-512 (F/BW/VL) and AVX2 kernels are picked at run time; the scalar code is the reference and
-// the fallback. fp16 rows are IEEE binary16, converted with F16C and computed in fp32.
+// AVX-512 (F/BW/VL) and AVX2 kernels are picked at run time on x86-64, NEON on AArch64; the scalar
+// code is the reference and the fallback. fp16 rows are IEEE binary16, converted with F16C or NEON
+// (round to nearest even) and computed in fp32.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -49,12 +50,12 @@ RunTotals sgd_run(const Rating* ratings, int64_t n, uint16_t* P, uint16_t* Q, in
 void half_to_float(const uint16_t* in, float* out, size_t n);
 void float_to_half(const float* in, uint16_t* out, size_t n);
 
-enum class KernelIsa { Scalar, Avx2, Avx512 };
+enum class KernelIsa { Scalar, Avx2, Avx512, Neon };
 // The best set this CPU supports, and the one in use.
 KernelIsa best_kernel_isa();
 KernelIsa kernel_isa();
-// For tests and benchmarks: use `isa` from now on (clamped to what the CPU supports); returns
-// the one in use.
+// For tests and benchmarks: use `isa` from now on if the CPU supports it, else the best set;
+// returns the one in use.
 KernelIsa use_kernel_isa(KernelIsa isa);
 const char* kernel_isa_name(KernelIsa isa);
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "mf/mf_kernels.hpp"
@@ -24,8 +25,14 @@ struct KernelTable {
 };
 
 const KernelTable& scalar_table();
+#if defined(__x86_64__)
 const KernelTable& avx2_table();
 const KernelTable& avx512_table();
+#elif defined(__aarch64__)
+const KernelTable& neon_table();
+void half_to_float_neon(const uint16_t* in, float* out, size_t n);
+void float_to_half_neon(const float* in, uint16_t* out, size_t n);
+#endif
 
 // Step coefficients, rounded the same way by every kernel: g = lr·e, cp = 1 − lr·λp, cq = 1 − lr·λq.
 struct StepCoefficients {

@@ -1,6 +1,7 @@
 // AVX2 and AVX-512 versions of the canonical MF kernels (mf_kernels.hpp). The 64 partial sums live
 // in eight 8-lane (AVX2) or four 16-lane (AVX-512) accumulators, vector j holding sums j·W .. j·W+W−1,
 // so the reduction tree below is the scalar one, level by level.
+#if defined(__x86_64__)
 #include <immintrin.h>
 
 #include <array>
@@ -276,3 +277,4 @@ const KernelTable& avx512_table() {
 }  // namespace isa
 }  // namespace mf
 }  // namespace cfkit
+#endif

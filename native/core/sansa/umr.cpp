@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "common/heap.hpp"
 #include "common/parallel.hpp"
+#include "common/simd_clones.hpp"
 #include "sansa/global_sparsifier.hpp"
 #include "sansa/sparsify.hpp"
 
@@ -164,7 +165,7 @@ double sq_norm(const std::vector<double>& v) {
 }
 
 // out[0..b) += a · row[0..b): the inner loop of the block products, cloned per ISA.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void axpy_row(float a, const float* row, float* out, int64_t b) {
+CFKIT_SIMD_CLONES void axpy_row(float a, const float* row, float* out, int64_t b) {
   for (int64_t t = 0; t < b; ++t) out[t] += a * row[t];
 }
 
