@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { NativeLoadError } from './errors';
+import { detectDistro, Distro, installFix, readInstallFailure, systemPackagesFix } from './system-packages';
 
 /** Compressed sparse rows as the addon takes them (values default to 1). */
 export interface CsrArrays {
@@ -208,26 +209,33 @@ function libcDescription(): string {
   return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'musl or unknown libc';
 }
 
+/** A git checkout builds with npm scripts; an installed package is rebuilt where it is installed. */
+function isDevCheckout(): boolean {
+  return fs.existsSync(path.join(packageRoot, '.git'));
+}
+
 /** Fixes keyed on what the dynamic loader said. */
-function suggestions(message: string): string[] {
+function suggestions(message: string, distro: Distro): string[] {
+  const rebuild = isDevCheckout() ? 'npm run build' : 'npm rebuild cfkit';
+  const packages = systemPackagesFix(distro).join(' && ');
   const fixes: string[] = [];
   const missing = /(lib[\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(message)?.[1];
   if (missing) {
-    if (/cholmod|colamd|amd|suitesparse|camd|ccolamd/.test(missing))
-      fixes.push(`${missing} is missing: install SuiteSparse, e.g. 'apt-get install libsuitesparse-dev' (Debian/Ubuntu)`);
-    else if (/openblas|blas|lapack|gfortran/.test(missing))
-      fixes.push(`${missing} is missing: install OpenBLAS, e.g. 'apt-get install libopenblas-dev'`);
-    else fixes.push(`${missing} is missing: install the package that provides it`);
+    const what = /cholmod|colamd|amd|suitesparse|camd|ccolamd|metis/.test(missing)
+      ? 'SuiteSparse'
+      : /openblas|blas|lapack|gfortran/.test(missing)
+        ? 'OpenBLAS'
+        : 'the package that provides it';
+    fixes.push(`${missing} is missing: install ${what} (${packages}), then ${rebuild}`);
   }
   const glibc = /GLIBC_(\d+\.\d+)' not found/.exec(message)?.[1];
-  if (glibc) fixes.push(`this build needs glibc >= ${glibc}; update the OS or build from source with 'npm run build'`);
+  if (glibc) fixes.push(`the prebuilt addon needs glibc >= ${glibc}: build it here (${packages}, then ${rebuild})`);
   if (/No native build was found/.test(message))
-    fixes.push(
-      "no prebuilt binary matches this platform: build from source with 'npm run build' " +
-        '(needs cmake, a C++17 compiler, libsuitesparse-dev and libopenblas-dev)',
-    );
-  if (/NODE_MODULE_VERSION|napi/i.test(message)) fixes.push('rebuild the addon for this Node.js: npm run build');
-  if (fixes.length === 0) fixes.push("rebuild the addon with 'npm run build' and run 'cfkit doctor'");
+    fixes.push(`no prebuilt addon matches this platform and none was built: ${packages}, then ${rebuild}`);
+  if (/NODE_MODULE_VERSION|napi/i.test(message)) fixes.push(`rebuild the addon for this Node.js: ${rebuild}`);
+  if (/wrong ELF class|cannot open shared object file: Exec format error|ELF file's machine/i.test(message))
+    fixes.push(`the addon was built for another CPU: ${rebuild}`);
+  if (fixes.length === 0) fixes.push(`${packages}, then ${rebuild}; 'npx cfkit doctor' shows what cfkit finds`);
   return fixes;
 }
 
@@ -313,14 +321,21 @@ export function native(): NativeBinding {
 /** @internal The error for a failed load: platform, arch, libc, the file tried, and fixes. */
 export function loadError(err: unknown, file: string): NativeLoadError {
   const message = err instanceof Error ? err.message : String(err);
+  const distro = detectDistro();
+  const install = isDevCheckout() ? undefined : readInstallFailure(packageRoot);
   const lines = [
     'cfkit could not load its native addon.',
     `  platform: ${process.platform}, arch: ${process.arch}, libc: ${libcDescription()}, ` +
-      `node: ${process.version}, Node-API: ${process.versions.napi}`,
+      `node: ${process.version}, Node-API: ${process.versions.napi}, system: ${distro.name}`,
     `  file tried: ${file}${fs.existsSync(file) ? '' : ' (not found)'}`,
     `  loader said: ${message.split('\n')[0]}`,
-    'Possible solutions:',
-    ...suggestions(message).map((s) => `  - ${s}`),
   ];
+  if (install) {
+    lines.push(`  the install (${install.time}) could not build it: ${install.reason}`);
+    if (install.log) lines.push(`  build log: ${install.log}`);
+    lines.push(`Fix it on ${distro.name}:`, ...installFix(distro).map((c) => `  ${c}`));
+  } else {
+    lines.push('Possible solutions:', ...suggestions(message, distro).map((s) => `  - ${s}`));
+  }
   return new NativeLoadError(lines.join(os.EOL), { cause: err });
 }

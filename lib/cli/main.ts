@@ -10,6 +10,7 @@ import { evaluate, evaluateScores, parseMetric } from '../eval/metrics';
 import { version } from '../version';
 import { DataFlags, dataOptions, fileOptions, fileProvenance, fitModel, int, loadData, ModelFlags, modelOptions, modelParams, num } from './options';
 import { batchCommand } from './batch';
+import { doctor } from './doctor';
 import { benchCommands } from './bench';
 import { recommendCommand } from './recommend';
 import { table } from './table';
@@ -135,26 +136,9 @@ export function buildProgram(): Command {
 
   program
     .command('doctor')
-    .description('show what cfkit found: BLAS, SuiteSparse, threads, CUDA')
+    .description('show what cfkit found (BLAS, SuiteSparse, threads, CUDA) and how to fix what is missing')
     .option('--json', 'machine-readable output')
-    .action((o: { json?: boolean }) => {
-      const info = backendInfo();
-      if (o.json) {
-        process.stdout.write(JSON.stringify(info, null, 2) + '\n');
-        return;
-      }
-      const lines = [
-        `cfkit ${version} on ${process.platform}-${process.arch}, Node ${process.version} (Node-API ${info.napiVersion})`,
-        `device (auto): ${info.device}${info.reason ? ` — ${info.reason}` : ''}`,
-        `BLAS: ${info.cpu.blas} (${info.cpu.blasThreads} threads)`,
-        `CPU: ${info.cpu.threads} hardware threads, SIMD ${info.cpu.simd}`,
-        `SuiteSparse ${info.suitesparse.version} (CHOLMOD ${info.suitesparse.cholmod}, COLAMD ${info.suitesparse.colamd})`,
-        `CUDA backend: ${info.cuda.libraryLoaded ? info.cuda.libraryPath : 'not loaded'}; runtime ${info.cuda.runtimeVersion || '-'}, driver ${info.cuda.driverVersion || '-'}`,
-        ...info.cuda.devices.map((d) => `  GPU: ${d.name}, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB, sm_${d.computeCapability.replace('.', '')}`),
-        `cuBLAS: ${info.cuda.cublasLoaded ? `${info.cuda.cublasPath} (version ${info.cuda.cublasVersion})` : info.cuda.cublasError || 'not probed'}`,
-      ];
-      process.stdout.write(lines.join('\n') + '\n');
-    });
+    .action((o: { json?: boolean }) => doctor(o));
   return program;
 }
 

@@ -73,7 +73,7 @@ describe('backend and loader', () => {
     expect(e.message).toContain(`platform: ${process.platform}, arch: ${process.arch}`);
     expect(e.message).toMatch(/libc: (glibc [\d.]+|musl)/);
     expect(e.message).toContain('/x/cfkit.node (not found)');
-    expect(e.message).toContain('apt-get install libsuitesparse-dev');
+    expect(e.message).toMatch(/libcholmod\.so\.3 is missing: install SuiteSparse \(.*libsuitesparse-dev.*\), then npm run build/);
     expect(loadError(new Error("/lib/libc.so.6: version `GLIBC_2.38' not found"), 'f').message).toMatch(/glibc >= 2.38/);
     expect(loadError(new Error('No native build was found for platform=linux'), 'f').message).toMatch(/npm run build/);
     expect(loadError(new Error('libopenblas.so.0: cannot open shared object file'), 'f').message).toMatch(/libopenblas-dev/);
