@@ -46,7 +46,8 @@ function prebuildLoads() {
 }
 
 function recordFailure(reason, logTail) {
-  const entry = { reason, time: new Date().toISOString(), platform: `${process.platform}-${process.arch}`, node: process.version, log: logFile, logTail };
+  const log = fs.existsSync(logFile) ? logFile : undefined;
+  const entry = { reason, time: new Date().toISOString(), platform: `${process.platform}-${process.arch}`, node: process.version, log, logTail };
   try {
     fs.writeFileSync(record, JSON.stringify(entry, null, 2) + '\n');
   } catch {
@@ -74,6 +75,7 @@ function findCompiler() {
 function main() {
   if (fs.existsSync(path.join(root, '.git'))) return;
   if (process.env.CFKIT_SKIP_BUILD === '1') return;
+  fs.rmSync(logFile, { force: true });  // a log from an earlier attempt
   if (prebuildLoads()) {
     fs.rmSync(record, { force: true });
     return;
@@ -87,7 +89,12 @@ function main() {
   const sources = JSON.parse(fs.readFileSync(path.join(root, 'sources.json'), 'utf8'));
   const total = sources.core.length + sources.addon.length;
   const nodeGyp = process.env.npm_config_node_gyp;
-  const [cmd, args] = nodeGyp ? [process.execPath, [nodeGyp, 'rebuild', '--jobs=max']] : ['node-gyp', ['rebuild', '--jobs=max']];
+  const gypArgs = ['rebuild', '--jobs=max'];
+  // Node's own headers, where the installation has them (official tarballs, nvm, distribution
+  // packages), so node-gyp need not download them.
+  const nodeDir = path.resolve(process.execPath, '..', '..');
+  if (!process.env.npm_config_nodedir && fs.existsSync(path.join(nodeDir, 'include', 'node', 'common.gypi'))) gypArgs.push(`--nodedir=${nodeDir}`);
+  const [cmd, args] = nodeGyp ? [process.execPath, [nodeGyp, ...gypArgs]] : ['node-gyp', gypArgs];
   const log = fs.createWriteStream(logFile);
   const started = Date.now();
   let compiled = 0;
