@@ -6,12 +6,12 @@ export type { ArraysInput, BuildOptions, DuplicatePolicy, ImplicitOption } from 
 export { DEFAULT_MAX_LINE_LENGTH, readInteractions } from './data/readers';
 export type { Column, FileFormat, FileOptions, ReadStats } from './data/readers';
 export { split, holdoutUsers, perUserFractions, leaveKOut, temporal, ratings as ratingSplit, evalSetFrom } from './data/split';
-export type { EvalSet, StrongGeneralizationSplit, WeakGeneralizationSplit, HoldoutUsersOptions, PerUserOptions } from './data/split';
+export type { EvalSet, StrongGeneralizationSplit, WeakGeneralizationSplit, HoldoutUsersOptions, PerUserOptions, LeaveKOutOptions, TemporalOptions, RatingSplitOptions } from './data/split';
 export { syntheticInteractions } from './data/synthetic';
 export type { SyntheticOptions } from './data/synthetic';
 export { Rng } from './data/rng';
 export { evaluate, evaluateScores, itemPropensity, parseMetric, ratingErrors } from './eval/metrics';
-export type { EvaluateOptions, EvaluationReport } from './eval/metrics';
+export type { EvaluateOptions, EvaluationReport, ParsedMetric } from './eval/metrics';
 export { EASE } from './models/ease';
 export type { EASEOptions } from './models/ease';
 export { SANSA } from './models/sansa';
@@ -38,3 +38,6 @@ export type { ProgressEvent, RunOptions } from './job';
 export { progressPrinter, PROGRESS_FORMATS } from './progress';
 export type { ProgressFormat, ProgressPrinter, ProgressPrinterOptions } from './progress';
 export { version } from './version';
+export type { Factors } from './models/options';
+/** Shapes the native layer hands back through the public API (SANSA weights, CUDA probe, training epochs). */
+export type { CsrArrays, NativeCudaInfo, NativeIalsEpoch, NativeMfEpoch, NativeSansaOptions } from './native';

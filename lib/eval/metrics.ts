@@ -26,7 +26,7 @@ type Kind = keyof typeof KIND;
  */
 export type MetricName = string;
 
-interface ParsedMetric {
+export interface ParsedMetric {
   name: string;
   kind: Kind;
   k: number;
