@@ -13,9 +13,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const { detectDistro, installFix, installRecordPath, diagnoseBuildLog } = require('../dist/system-packages.js');
-const record = installRecordPath(root);
 const logFile = path.join(root, 'install.log');
+// Loaded after the development-checkout check below: a fresh clone has no dist/ yet.
+let detectDistro, installFix, record, diagnoseBuildLog;
 
 let tty = null;
 if (!process.stderr.isTTY) {
@@ -75,6 +75,9 @@ function findCompiler() {
 function main() {
   if (fs.existsSync(path.join(root, '.git'))) return;
   if (process.env.CFKIT_SKIP_BUILD === '1') return;
+  const systemPackages = require('../dist/system-packages.js');
+  ({ detectDistro, installFix, diagnoseBuildLog } = systemPackages);
+  record = systemPackages.installRecordPath(root);
   fs.rmSync(logFile, { force: true });  // a log from an earlier attempt
   if (prebuildLoads()) {
     fs.rmSync(record, { force: true });
