@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "common/heap.hpp"
+#include "common/scratch.hpp"
 #include "common/timer.hpp"
 #include "sansa/ldlt.hpp"
 #include "sansa/umr.hpp"
@@ -33,12 +34,26 @@ int64_t SansaModel::memory_bytes() const {
 
 void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
   const int64_t n_items = encoder_.rows, n_latent = encoder_.cols;
-  std::vector<double> h(n_latent, 0.0), s(n_items, 0.0);
+  // Both accumulators are left zero after each row, so the next call need not clear them.
+  Scratch<double> h_buf(ScratchSlot::Latent, size_t(n_latent), true), s_buf(ScratchSlot::Items, size_t(n_items), true);
+  double* h = h_buf.data();
+  double* s = s_buf.data();
+  std::vector<int32_t> touched;  // latent entries a row reached, visited in ascending order
   for (int64_t r = begin; r < end; ++r) {
-    for (int64_t p = inputs.indptr[r]; p < inputs.indptr[r + 1]; ++p) add_row(encoder_, inputs.indices[p], inputs.values[p], h.data());
-    for (int64_t i = 0; i < n_latent; ++i) {
-      if (h[i] == 0.0) continue;
-      add_row(decoder_, i, h[i], s.data());
+    touched.clear();
+    for (int64_t p = inputs.indptr[r]; p < inputs.indptr[r + 1]; ++p) {
+      const int32_t item = inputs.indices[p];
+      const double a = inputs.values[p];
+      for (int64_t q = encoder_.indptr[item]; q < encoder_.indptr[item + 1]; ++q) {
+        const int32_t i = encoder_.indices[q];
+        if (h[i] == 0.0) touched.push_back(i);
+        h[i] += a * encoder_.values[q];
+      }
+    }
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());  // an entry that summed to 0 and back
+    for (int32_t i : touched) {
+      if (h[i] != 0.0) add_row(decoder_, i, h[i], s);
       h[i] = 0.0;
     }
     float* o = out + (r - begin) * n_items;
