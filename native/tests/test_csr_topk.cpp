@@ -2,7 +2,6 @@
 #include <stdexcept>
 
 #include "harness.hpp"
-#include "common/scratch.hpp"
 #include "sparse/csr.hpp"
 #include "sparse/topk.hpp"
 #include "util.hpp"
@@ -84,54 +83,3 @@ TEST(topk_filters_keep_only_allowed_unblocked_items_above_the_least_score_and_fi
   CHECK(n == 2 && ids[0] == 8 && ids[1] == 9 && ids[2] == -1);
 }
 
-// Scratch hands out zeroed memory every time: reused on the thread when it is small, cleared only
-// where the last user may have written (all of it, unless that user kept it clean), and separate
-// memory when the slot is busy or the request is too large to keep.
-TEST(scratch_is_zeroed_reused_and_bounded) {
-  {
-    Scratch<double> a(ScratchSlot::Latent, 1000);
-    for (size_t i = 0; i < a.size(); ++i) a.data()[i] = 1.0 + double(i);
-    Scratch<double> busy(ScratchSlot::Latent, 10);  // the slot is in use: memory of its own
-    CHECK(busy.data() != a.data() && busy.data()[0] == 0.0);
-  }
-  {
-    Scratch<double> b(ScratchSlot::Latent, 2000, true);  // larger: the same slot, grown, cleared
-    bool zero = true;
-    for (size_t i = 0; i < b.size(); ++i) zero = zero && b.data()[i] == 0.0;
-    CHECK(zero);
-    b.data()[1999] = 5.0;
-    b.data()[1999] = 0.0;  // kept clean, as promised
-  }
-  {
-    Scratch<double> c(ScratchSlot::Latent, 500);
-    bool zero = true;
-    for (size_t i = 0; i < c.size(); ++i) zero = zero && c.data()[i] == 0.0;
-    CHECK(zero);
-    c.data()[7] = 3.0;  // not kept clean
-  }
-  {
-    Scratch<double> d(ScratchSlot::Latent, 2000, true);
-    bool zero = true;
-    for (size_t i = 0; i < d.size(); ++i) zero = zero && d.data()[i] == 0.0;
-    CHECK(zero);
-    d.data()[3] = 1.0;
-    d.dirty();  // an early exit: the next user clears it
-  }
-  {
-    Scratch<float> e(ScratchSlot::Latent, 4000);
-    CHECK(e.data()[6] == 0.f && e.data()[7] == 0.f);
-  }
-  try {
-    Scratch<double> f(ScratchSlot::Latent, 100, true);
-    f.data()[50] = 2.0;
-    throw std::runtime_error("cut short");
-  } catch (const std::runtime_error&) {
-  }
-  {
-    Scratch<double> g(ScratchSlot::Latent, 100);
-    CHECK(g.data()[50] == 0.0);  // the exception marked it dirty
-  }
-  // Larger than a thread keeps: its own memory, zeroed.
-  Scratch<float> big(ScratchSlot::Items, (size_t(3) << 20) / sizeof(float));
-  CHECK(big.data()[0] == 0.f && big.data()[big.size() - 1] == 0.f);
-}

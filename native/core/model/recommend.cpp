@@ -7,7 +7,6 @@
 #include <string>
 
 #include "common/parallel.hpp"
-#include "common/scratch.hpp"
 #include "sparse/topk.hpp"
 
 namespace cfkit {
@@ -70,9 +69,8 @@ TopK recommend(const Model& model, const Csr& inputs, int k, bool mask_input, co
   const int64_t per_thread = std::max<int64_t>(1, score_batch_rows(n, threads) / threads);
   parallel_chunks(inputs.rows, per_thread, threads, [&](int64_t b, int64_t e, int) {
     ctx.check_abort();
-    Scratch<float> buf(ScratchSlot::ScoreRows, size_t(e - b) * n);
-    Scratch<uint32_t> stamps(ScratchSlot::Mask, n);
-    ItemMask mask(stamps.data(), n);
+    std::vector<float> buf((e - b) * n);
+    ItemMask mask(n);
     model.score(inputs, row_users, b, e, buf.data());
     for (int64_t r = b; r < e; ++r) {
       mask.next_row();
@@ -97,9 +95,8 @@ TopK similar_items(const Model& model, const std::vector<int32_t>& items, int k,
   for (int32_t it : items) require(it >= 0 && it < n, "item index out of range");
   check_filters(filters, out.rows, n);
   parallel_chunks(out.rows, 16, ctx.threads(), [&](int64_t b, int64_t e, int) {
-    Scratch<float> row(ScratchSlot::ScoreRows, n);
-    Scratch<uint32_t> stamps(ScratchSlot::Mask, n);
-    ItemMask mask(stamps.data(), n);
+    std::vector<float> row(n);
+    ItemMask mask(n);
     for (int64_t r = b; r < e; ++r) {
       ctx.check_abort();
       model.item_similarity(items[r], row.data());

@@ -8,7 +8,6 @@
 
 #include "common/error.hpp"
 #include "common/heap.hpp"
-#include "common/scratch.hpp"
 #include "common/timer.hpp"
 #include "sansa/ldlt.hpp"
 #include "sansa/umr.hpp"
@@ -34,8 +33,8 @@ int64_t SansaModel::memory_bytes() const {
 
 void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
   const int64_t n_items = encoder_.rows, n_latent = encoder_.cols;
-  // Both accumulators are left zero after each row, so the next call need not clear them.
-  Scratch<double> h_buf(ScratchSlot::Latent, size_t(n_latent), true), s_buf(ScratchSlot::Items, size_t(n_items), true);
+  // Both accumulators are left zero after each row.
+  std::vector<double> h_buf(n_latent, 0.0), s_buf(n_items, 0.0);
   double* h = h_buf.data();
   double* s = s_buf.data();
   std::vector<int32_t> touched;  // latent entries a row reached, visited in ascending order
@@ -52,14 +51,22 @@ void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t
     }
     std::sort(touched.begin(), touched.end());
     touched.erase(std::unique(touched.begin(), touched.end()), touched.end());  // an entry that summed to 0 and back
-    for (int32_t i : touched) {
+    for (int32_t i : touched)
       if (h[i] != 0.0) add_row(decoder_, i, h[i], s);
-      h[i] = 0.0;
-    }
+    // Only the items the touched decoder rows reach can be nonzero: copy those out and clear them
+    // (the first visit of an item does both), instead of passing over the whole catalogue. A sum of
+    // exactly -0 comes out as +0.
     float* o = out + (r - begin) * n_items;
-    for (int64_t c = 0; c < n_items; ++c) {
-      o[c] = static_cast<float>(s[c]);
-      s[c] = 0.0;
+    std::fill(o, o + n_items, 0.f);
+    for (int32_t i : touched) {
+      if (h[i] != 0.0)
+        for (int64_t q = decoder_.indptr[i]; q < decoder_.indptr[i + 1]; ++q) {
+          const int32_t c = decoder_.indices[q];
+          if (s[c] == 0.0) continue;  // already copied out (or a sum of exactly zero)
+          o[c] = static_cast<float>(s[c]);
+          s[c] = 0.0;
+        }
+      h[i] = 0.0;
     }
   }
 }

@@ -18,6 +18,8 @@ inline bool better(const Cand& a, const Cand& b) { return a.s > b.s || (a.s == b
 class Best {
  public:
   explicit Best(int k) : k_(k) { heap_.reserve(k); }
+  bool full() const { return static_cast<int>(heap_.size()) == k_; }
+  float worst_score() const { return heap_.front().s; }
   void offer(float s, int64_t i) {
     const Cand c{s, static_cast<int32_t>(i)};
     if (static_cast<int>(heap_.size()) < k_) {
@@ -68,8 +70,13 @@ int topk_row(const float* scores, int64_t n_items, int k, const ItemMask& mask, 
   clear(k, out_ids, out_scores);
   if (k <= 0) return 0;
   Best best(k);
-  for (int64_t i = 0; i < n_items; ++i)
-    if (eligible(scores[i], i, mask, filter)) best.offer(scores[i], i);
+  for (int64_t i = 0; i < n_items; ++i) {
+    const float s = scores[i];
+    // Items come in increasing id, so once k are kept, one that does not score above the worst of
+    // them cannot enter: skip it before the mask and filter lookups (most items of a sparse model).
+    if (best.full() && !(s > best.worst_score())) continue;
+    if (eligible(s, i, mask, filter)) best.offer(s, i);
+  }
   return best.write(out_ids, out_scores);
 }
 

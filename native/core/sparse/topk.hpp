@@ -1,7 +1,6 @@
 // The one top-k and masking routine. Masked items are excluded outright (never scored as 0), so a
 // masked item cannot appear even when a row has fewer than k candidates; empty slots are -1 / -inf.
 #pragma once
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -12,12 +11,10 @@ namespace cfkit {
 // Reusable per-thread scratch: a generation-stamped mask so clearing costs nothing per row.
 class ItemMask {
  public:
-  explicit ItemMask(int64_t n_items) : own_(n_items, 0), stamp_(own_.data()), n_(n_items) {}
-  // Over caller-owned stamps, which must be zero (a Scratch).
-  ItemMask(uint32_t* zeroed_stamps, int64_t n_items) : stamp_(zeroed_stamps), n_(n_items) {}
+  explicit ItemMask(int64_t n_items) : stamp_(n_items, 0) {}
   void next_row() {
     if (++gen_ == 0) {  // wrapped: reset stamps once every 2^32 rows
-      std::fill(stamp_, stamp_ + n_, 0u);
+      std::fill(stamp_.begin(), stamp_.end(), 0);
       gen_ = 1;
     }
   }
@@ -25,9 +22,7 @@ class ItemMask {
   bool test(int64_t item) const { return stamp_[item] == gen_; }
 
  private:
-  std::vector<uint32_t> own_;
-  uint32_t* stamp_;
-  int64_t n_;
+  std::vector<uint32_t> stamp_;
   uint32_t gen_ = 0;
 };
 
