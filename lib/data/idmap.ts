@@ -58,9 +58,14 @@ export class IdMap {
     });
   }
 
-  /** ids[i] is the external id of index i. */
+  /**
+   * ids[i] is the external id of index i. Ids that are exactly their own indices (the numbers 0, 1,
+   * …, as LightGCN files and `ids: 'index'` give) become an identity map, which holds no table.
+   */
   static from(ids: readonly ExternalId[]): IdMap {
-    return new IdMap([...ids], ids.length);
+    let identity = true;
+    for (let i = 0; i < ids.length && identity; i++) identity = ids[i] === i;
+    return identity ? new IdMap(undefined, ids.length) : new IdMap([...ids], ids.length);
   }
 
   /** @internal From ids known to be distinct and their index (IdMapBuilder). */

@@ -24,6 +24,16 @@ describe('IdMap', () => {
     expect(IdMap.union(small, IdMap.from(['a', 2])).toArray()).toEqual([0, 1, 2, 3, 'a']);
   });
 
+  test('a list of ids equal to their indices becomes an identity map; anything else stays listed', () => {
+    expect(IdMap.from([0, 1, 2, 3]).isIdentity).toBe(true);
+    expect(IdMap.from([]).isIdentity).toBe(true);
+    expect(IdMap.from(['0', '1']).isIdentity).toBe(false); // strings keep their type
+    expect(IdMap.from(['0', '1']).id(1)).toBe('1');
+    expect(IdMap.from([0, 2, 1]).isIdentity).toBe(false);
+    expect(IdMap.from([1, 2, 3]).isIdentity).toBe(false);
+    expect(() => IdMap.from([0, 1, 1])).toThrow(/duplicate external id 1/);
+  });
+
   test('rejects a size that is not a non-negative integer', () => {
     expect(() => IdMap.identity(-1)).toThrow(InputError);
     expect(() => IdMap.identity(1.5)).toThrow(InputError);
