@@ -81,6 +81,43 @@ describe('SANSA', () => {
     m.dispose();
   });
 
+  test('scores are x·W₁·W₂ from weights(), for rows that reach few items and rows that reach most', async () => {
+    const m = await SANSA.fit(data, { factorizer: 'icf', l2: 5, density: 0.05 });
+    const w = m.weights();
+    const n = data.numItems;
+    // Rows that reach few items (their scores are copied out item by item), one of them reaching an
+    // item through two latent entries, and most of the catalogue (a full pass).
+    const reach = (items: number[]) => {
+      const latent = new Set<number>();
+      for (const it of items) for (let p = w.encoder.indptr[it]; p < w.encoder.indptr[it + 1]; p++) latent.add(w.encoder.indices[p]);
+      const seen = new Set<number>();
+      let visits = 0;
+      let twice = false;
+      for (const i of latent)
+        for (let p = w.decoder.indptr[i]; p < w.decoder.indptr[i + 1]; p++, visits++) {
+          twice ||= seen.has(w.decoder.indices[p]);
+          seen.add(w.decoder.indices[p]);
+        }
+      return { visits, twice };
+    };
+    const sparse = Array.from({ length: n }, (_, i) => [i]).find((r) => reach(r).twice && 2 * reach(r).visits < n);
+    expect(sparse).toBeDefined();
+    const rows = [sparse!, [3], Array.from({ length: 90 }, (_, i) => i)];
+    expect(2 * reach(rows[2]).visits).toBeGreaterThanOrEqual(n);
+    const inputs = Interactions.fromArrays({ users: rows.flatMap((r, u) => r.map(() => u)), items: rows.flat() }, { numUsers: rows.length, numItems: n });
+    const got = await m.score(inputs);
+    rows.forEach((items, r) => {
+      const h = new Float64Array(n);
+      for (const it of items)
+        for (let p = w.encoder.indptr[it]; p < w.encoder.indptr[it + 1]; p++) h[w.encoder.indices[p]] += w.encoder.values![p];
+      const want = new Float64Array(n);
+      for (let i = 0; i < n; i++)
+        for (let p = w.decoder.indptr[i]; p < w.decoder.indptr[i + 1]; p++) want[w.decoder.indices[p]] += h[i] * w.decoder.values![p];
+      for (let c = 0; c < n; c++) expect(Math.abs(got[r * n + c] - want[c])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(want[c])));
+    });
+    m.dispose();
+  });
+
   test('save and load keep weights, options and statistics', async () => {
     const m = await SANSA.fit(data, { factorizer: 'cholmod', l2: 30, density: 0.02, umr: { scans: 2, finetune: 4 } });
     const file = path.join(tmpDir(), 'sansa.cfk');

@@ -33,41 +33,52 @@ int64_t SansaModel::memory_bytes() const {
 
 void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
   const int64_t n_items = encoder_.rows, n_latent = encoder_.cols;
-  // Both accumulators are left zero after each row.
-  std::vector<double> h_buf(n_latent, 0.0), s_buf(n_items, 0.0);
-  double* h = h_buf.data();
-  double* s = s_buf.data();
-  std::vector<int32_t> touched;  // latent entries a row reached, visited in ascending order
+  // Both accumulators are left zero after each row. A bit per latent entry marks those a row
+  // reached, so they are visited once each, in ascending order, without a pass over all of h.
+  std::vector<double> h(n_latent, 0.0), s(n_items, 0.0);
+  std::vector<uint64_t> reached(size_t((n_latent + 63) / 64), 0);
   for (int64_t r = begin; r < end; ++r) {
-    touched.clear();
     for (int64_t p = inputs.indptr[r]; p < inputs.indptr[r + 1]; ++p) {
       const int32_t item = inputs.indices[p];
       const double a = inputs.values[p];
       for (int64_t q = encoder_.indptr[item]; q < encoder_.indptr[item + 1]; ++q) {
         const int32_t i = encoder_.indices[q];
-        if (h[i] == 0.0) touched.push_back(i);
+        reached[size_t(i) >> 6] |= uint64_t(1) << (i & 63);
         h[i] += a * encoder_.values[q];
       }
     }
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());  // an entry that summed to 0 and back
-    for (int32_t i : touched)
-      if (h[i] != 0.0) add_row(decoder_, i, h[i], s);
-    // Only the items the touched decoder rows reach can be nonzero: copy those out and clear them
-    // (the first visit of an item does both), instead of passing over the whole catalogue. A sum of
-    // exactly -0 comes out as +0.
+    int64_t visits = 0;  // decoder entries the row's latent entries reach
+    for (size_t w = 0; w < reached.size(); ++w)
+      for (uint64_t bits = reached[w]; bits; bits &= bits - 1) {
+        const int64_t i = int64_t(w) * 64 + __builtin_ctzll(bits);
+        if (h[i] == 0.0) continue;
+        add_row(decoder_, i, h[i], s.data());
+        visits += decoder_.indptr[i + 1] - decoder_.indptr[i];
+      }
     float* o = out + (r - begin) * n_items;
-    std::fill(o, o + n_items, 0.f);
-    for (int32_t i : touched) {
-      if (h[i] != 0.0)
-        for (int64_t q = decoder_.indptr[i]; q < decoder_.indptr[i + 1]; ++q) {
-          const int32_t c = decoder_.indices[q];
-          if (s[c] == 0.0) continue;  // already copied out (or a sum of exactly zero)
-          o[c] = static_cast<float>(s[c]);
-          s[c] = 0.0;
+    if (visits * 2 < n_items) {
+      // Few items reached: copy out only those (o[c] += turns a second visit into adding 0).
+      std::fill(o, o + n_items, 0.f);
+      for (size_t w = 0; w < reached.size(); ++w)
+        for (uint64_t bits = reached[w]; bits; bits &= bits - 1) {
+          const int64_t i = int64_t(w) * 64 + __builtin_ctzll(bits);
+          if (h[i] != 0.0)
+            for (int64_t q = decoder_.indptr[i]; q < decoder_.indptr[i + 1]; ++q) {
+              const int32_t c = decoder_.indices[q];
+              o[c] += static_cast<float>(s[c]);
+              s[c] = 0.0;
+            }
+          h[i] = 0.0;
         }
-      h[i] = 0.0;
+    } else {
+      for (int64_t c = 0; c < n_items; ++c) {
+        o[c] = static_cast<float>(s[c]);
+        s[c] = 0.0;
+      }
+      for (size_t w = 0; w < reached.size(); ++w)
+        for (uint64_t bits = reached[w]; bits; bits &= bits - 1) h[int64_t(w) * 64 + __builtin_ctzll(bits)] = 0.0;
     }
+    std::fill(reached.begin(), reached.end(), 0);
   }
 }
 
