@@ -55,6 +55,22 @@ async function child(config) {
     const w = t.slice(500);
     latency[threads === undefined ? 'default' : `threads${threads}`] = { p50Us: percentile(w, 0.5), p99Us: percentile(w, 0.99), calls: w.length };
   }
+  // One user at a time by history length (the median user, the 90th and 99th percentiles, the
+  // longest): the median of 600 calls each, so the figure is the work, not the machine's tail.
+  const h = model.history;
+  const byLength = Array.from({ length: h.numUsers }, (_, u) => [h.indptr[u + 1] - h.indptr[u], u]).sort((a, b) => a[0] - b[0]);
+  const byHistory = [];
+  for (const q of [0.5, 0.9, 0.99, 1]) {
+    const [items, u] = byLength[Math.floor(q * (byLength.length - 1))];
+    const t = [];
+    for (let i = 0; i < 600; i++) {
+      const t0 = process.hrtime.bigint();
+      await model.recommendUsers([users[u]], { k: 20 });
+      t.push(Number(process.hrtime.bigint() - t0) / 1e3);
+    }
+    byHistory.push({ quantile: q, historyItems: items, medianUs: percentile(t, 0.5) });
+  }
+  latency.byHistory = byHistory;
   model.dispose();
   process.stdout.write(
     JSON.stringify({
@@ -141,7 +157,8 @@ async function main() {
     console.error(
       `${config.name} (${run.items} items, ${run.fileMiB.toFixed(0)} MiB file): load ${run.loadMs.median.toFixed(0)} ms, RSS +${(run.rssMiB.afterLoad - run.rssMiB.baseline).toFixed(0)} MiB ` +
         `(+${(run.rssMiB.afterGc - run.rssMiB.baseline).toFixed(0)} after GC); one user p50 ${run.latency.default.p50Us.toFixed(0)} µs p99 ${run.latency.default.p99Us.toFixed(0)} µs; ` +
-        `HTTP ${run.http.reqPerSec.toFixed(0)} req/s p50 ${run.http.p50Ms.toFixed(2)} ms p99 ${run.http.p99Ms.toFixed(2)} ms, ${run.http.errors} errors`,
+        `HTTP ${run.http.reqPerSec.toFixed(0)} req/s p50 ${run.http.p50Ms.toFixed(2)} ms p99 ${run.http.p99Ms.toFixed(2)} ms, ${run.http.errors} errors; ` +
+        `by history: ${run.latency.byHistory.map((b) => `${b.historyItems} items ${b.medianUs.toFixed(0)} µs`).join(', ')}`,
     );
   }
   writeResults('serve', results);
