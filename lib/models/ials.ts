@@ -1,10 +1,10 @@
-import { FormatError, InputError } from '../errors';
-import { ExternalId, IdMap } from '../data/idmap';
+import { InputError } from '../errors';
+import { IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
 import { runNative, RunOptions } from '../job';
 import { native, NativeIalsEpoch, NativeModelHandle } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
-import { checkTrainingData, commonSections, itemCounts, NativeRecommender } from './recommender';
+import { checkTrainingData, commonSections, factorModelSections, itemCounts, NativeRecommender } from './recommender';
 import { buildFromFile } from './model-file';
 import { Factors, numberOption } from './options';
 
@@ -102,12 +102,8 @@ export class ImplicitALS extends NativeRecommender {
   /** @internal Rebuilds a model read by load(). */
   static fromModelFile(file: ModelFile, path: string): ImplicitALS {
     const { itemIds, history, popularity } = commonSections(file, path);
-    const ids = file.sections.get('userIds');
-    if (!Array.isArray(ids)) throw new FormatError(`${path}: section 'userIds' is missing`, { path });
-    const userIds = IdMap.from(ids as ExternalId[]);
+    const { userIds, factors: k } = factorModelSections(file, path);
     const p = file.params;
-    const k = Number(p.factors);
-    if (!Number.isInteger(k) || k < 1) throw new FormatError(`${path}: invalid factor count`, { path });
     const options = { factors: k, l2: Number(p.l2), unobservedWeight: Number(p.unobservedWeight), regularizationExponent: Number(p.regularizationExponent) };
     const handle = native().ialsFromFactors(userIds.size, itemIds.size, k, section(file, 'w', Float32Array, path), section(file, 'h', Float32Array, path), options.l2, options.unobservedWeight, options.regularizationExponent);
     return new ImplicitALS(handle, userIds, itemIds, history, k, options, p.info as ImplicitALSInfo | undefined).withPopularity(popularity);

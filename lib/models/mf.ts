@@ -1,12 +1,12 @@
 import { Device, unvalidatedGpuDevice } from '../backend';
-import { FormatError, fromNative, InputError } from '../errors';
+import { fromNative, InputError } from '../errors';
 import { ExternalId, IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
 import { ratingErrors } from '../eval/metrics';
 import { runNative, RunOptions } from '../job';
 import { native, NativeMfEpoch, NativeModelHandle } from '../native';
 import { ModelFile, section, SectionData } from '../io/container';
-import { checkTrainingData, commonSections, itemCounts, NativeRecommender } from './recommender';
+import { checkTrainingData, commonSections, factorModelSections, itemCounts, NativeRecommender } from './recommender';
 import { buildFromFile } from './model-file';
 import { Factors, numberOption } from './options';
 
@@ -212,11 +212,7 @@ export class MatrixFactorization extends NativeRecommender {
   /** @internal Rebuilds a model read by load(). */
   static fromModelFile(file: ModelFile, path: string): MatrixFactorization {
     const { itemIds, history, popularity } = commonSections(file, path);
-    const ids = file.sections.get('userIds');
-    if (!Array.isArray(ids)) throw new FormatError(`${path}: section 'userIds' is missing`, { path });
-    const userIds = IdMap.from(ids as ExternalId[]);
-    const k = Number(file.params.factors);
-    if (!Number.isInteger(k) || k < 1) throw new FormatError(`${path}: invalid factor count`, { path });
+    const { userIds, factors: k } = factorModelSections(file, path);
     const handle = native().mfFromWeights(userIds.size, itemIds.size, k, section(file, 'p', Float32Array, path), section(file, 'q', Float32Array, path), Number(file.params.foldInL2 ?? 0.05), Number((file.params.info as MatrixFactorizationInfo | undefined)?.mean ?? 0));
     return new MatrixFactorization(handle, userIds, itemIds, history, k, file.params.info as MatrixFactorizationInfo | undefined).withPopularity(popularity);
   }

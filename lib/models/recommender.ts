@@ -349,17 +349,28 @@ export abstract class NativeRecommender implements Recommender {
   }
 }
 
+/** An id-list section as an IdMap: E_FORMAT when it is missing, holds anything but strings and numbers, or repeats an id. */
+export function idMapSection(file: ModelFile, name: string, path: string): IdMap {
+  const ids = file.sections.get(name);
+  if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string' || typeof x === 'number'))
+    throw new FormatError(`${path}: section '${name}' is missing or malformed`, { path });
+  try {
+    return IdMap.from(ids as ExternalId[]);
+  } catch (err) {
+    throw new FormatError(`${path}: section '${name}': ${(err as Error).message}`, { path });
+  }
+}
+
+/** The user ids and factor count of a factor model's file (MatrixFactorization, ImplicitALS). */
+export function factorModelSections(file: ModelFile, path: string): { userIds: IdMap; factors: number } {
+  const factors = Number(file.params.factors);
+  if (!Number.isInteger(factors) || factors < 1) throw new FormatError(`${path}: invalid factor count`, { path });
+  return { userIds: idMapSection(file, 'userIds', path), factors };
+}
+
 /** Item ids, item popularity and optional training history back from a model file. */
 export function commonSections(file: ModelFile, path: string): { itemIds: IdMap; history?: Interactions; popularity?: Int32Array } {
-  const ids = file.sections.get('itemIds');
-  if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string' || typeof x === 'number'))
-    throw new FormatError(`${path}: section 'itemIds' is missing or malformed`, { path });
-  let itemIds: IdMap;
-  try {
-    itemIds = IdMap.from(ids as ExternalId[]);
-  } catch (err) {
-    throw new FormatError(`${path}: ${(err as Error).message}`, { path });
-  }
+  const itemIds = idMapSection(file, 'itemIds', path);
   let popularity: Int32Array | undefined;
   if (file.sections.has('popularity')) {  // files written before it was saved have none
     popularity = section(file, 'popularity', Int32Array, path);
@@ -367,14 +378,13 @@ export function commonSections(file: ModelFile, path: string): { itemIds: IdMap;
       throw new FormatError(`${path}: section 'popularity' does not hold one count per item`, { path });
   }
   if (!file.sections.has('history.indptr')) return { itemIds, popularity };
-  const userIds = file.sections.get('history.userIds');
-  if (!Array.isArray(userIds)) throw new FormatError(`${path}: section 'history.userIds' is malformed`, { path });
+  const userIds = idMapSection(file, 'history.userIds', path);
   try {
     const history = Interactions.fromCsr({
       indptr: section(file, 'history.indptr', Int32Array, path),
       indices: section(file, 'history.indices', Int32Array, path),
       values: section(file, 'history.values', Float32Array, path),
-      userIds: IdMap.from(userIds as ExternalId[]),
+      userIds,
       itemIds,
     });
     return { itemIds, history, popularity };

@@ -110,6 +110,24 @@ describe('save / load', () => {
     }
   });
 
+  test('repeated or malformed ids in any id section are E_FORMAT naming the section', async () => {
+    const ratings = syntheticInteractions({ users: 60, items: 30, seed: 2, ratings: true });
+    const mf = await MatrixFactorization.fit(ratings, { factors: 4, epochs: 2 });
+    const good = path.join(dir, 'mf.cfk');
+    await mf.save(good);
+    mf.dispose();
+    const { readModelFile } = await import('../../lib/io/container');
+    const f = await readModelFile(good);
+    for (const [name, ids] of [['userIds', [0, 0]], ['itemIds', [1, 1]], ['userIds', [0, { x: 1 }]]] as const) {
+      const sections = new Map(f.sections);
+      const base = sections.get(name) as unknown[];
+      sections.set(name, [...ids, ...base.slice(ids.length)]);
+      const bad = path.join(dir, `bad-${name}.cfk`);
+      await writeModelFile(bad, { type: f.type, cfkitVersion: f.cfkitVersion, params: f.params, meta: f.meta }, [...sections.entries()] as never);
+      await expect(MatrixFactorization.load(bad)).rejects.toMatchObject({ code: 'E_FORMAT', message: expect.stringContaining(`section '${name}'`) });
+    }
+  });
+
   test('not a model file, or a missing one', async () => {
     const junk = path.join(dir, 'junk.cfk');
     fs.writeFileSync(junk, 'hello world, this is not a model file at all');

@@ -1,10 +1,6 @@
 // The scalar reference kernels, fp16 conversion, and the run-time choice of instruction set.
 #include "mf/mf_kernels.hpp"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -217,29 +213,9 @@ RunTotals sgd_run(const Rating* ratings, int64_t n, uint16_t* P, uint16_t* Q, in
   return kernels().run_hh(ratings, n, P, Q, k, plen, qlen, lr, lu, li);
 }
 
-namespace {
-
-#if defined(__x86_64__)
-__attribute__((target("avx2,f16c"))) void half_to_float_f16c(const uint16_t* in, float* out, size_t n) {
-  size_t d = 0;
-  for (; d + 8 <= n; d += 8)
-    _mm256_storeu_ps(out + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + d))));
-  for (; d < n; ++d) out[d] = isa::half_bits_to_float(in[d]);
-}
-
-__attribute__((target("avx2,f16c"))) void float_to_half_f16c(const float* in, uint16_t* out, size_t n) {
-  size_t d = 0;
-  for (; d + 8 <= n; d += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + d), _mm256_cvtps_ph(_mm256_loadu_ps(in + d), _MM_FROUND_TO_NEAREST_INT));
-  for (; d < n; ++d) out[d] = isa::float_to_half_bits(in[d]);
-}
-#endif
-
-}  // namespace
-
 void half_to_float(const uint16_t* in, float* out, size_t n) {
 #if defined(__x86_64__)
-  if (best_kernel_isa() != KernelIsa::Scalar) return half_to_float_f16c(in, out, n);
+  if (best_kernel_isa() != KernelIsa::Scalar) return isa::half_to_float_f16c(in, out, n);
 #elif defined(__aarch64__)
   return isa::half_to_float_neon(in, out, n);
 #endif
@@ -248,7 +224,7 @@ void half_to_float(const uint16_t* in, float* out, size_t n) {
 
 void float_to_half(const float* in, uint16_t* out, size_t n) {
 #if defined(__x86_64__)
-  if (best_kernel_isa() != KernelIsa::Scalar) return float_to_half_f16c(in, out, n);
+  if (best_kernel_isa() != KernelIsa::Scalar) return isa::float_to_half_f16c(in, out, n);
 #elif defined(__aarch64__)
   return isa::float_to_half_neon(in, out, n);
 #endif

@@ -24,10 +24,13 @@ struct KernelTable {
                       float);
 };
 
+// Each instruction set's table, and its fp16 row conversion (F16C beside AVX2; AArch64 always).
 const KernelTable& scalar_table();
 #if defined(__x86_64__)
 const KernelTable& avx2_table();
 const KernelTable& avx512_table();
+void half_to_float_f16c(const uint16_t* in, float* out, size_t n);
+void float_to_half_f16c(const float* in, uint16_t* out, size_t n);
 #elif defined(__aarch64__)
 const KernelTable& neon_table();
 void half_to_float_neon(const uint16_t* in, float* out, size_t n);

@@ -259,6 +259,20 @@ RunTotals run_for(const Rating* x, int64_t n, T* P, T* Q, int k, const uint16_t*
 
 }  // namespace
 
+CFKIT_AVX2 void half_to_float_f16c(const uint16_t* in, float* out, size_t n) {
+  size_t d = 0;
+  for (; d + 8 <= n; d += 8)
+    _mm256_storeu_ps(out + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + d))));
+  for (; d < n; ++d) out[d] = half_bits_to_float(in[d]);
+}
+
+CFKIT_AVX2 void float_to_half_f16c(const float* in, uint16_t* out, size_t n) {
+  size_t d = 0;
+  for (; d + 8 <= n; d += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + d), _mm256_cvtps_ph(_mm256_loadu_ps(in + d), _MM_FROUND_TO_NEAREST_INT));
+  for (; d < n; ++d) out[d] = float_to_half_bits(in[d]);
+}
+
 const KernelTable& avx2_table() {
   static const KernelTable t = {dot_avx2<float, float>,        update_avx2<float, float>,  step_avx2<float, float>,
                                 step_avx2<uint16_t, uint16_t>, step_avx2<float, uint16_t>, step_avx2<uint16_t, float>,

@@ -34,9 +34,10 @@ int64_t SansaModel::memory_bytes() const {
 void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
   const int64_t n_items = encoder_.rows, n_latent = encoder_.cols;
   // Both accumulators are left zero after each row. A bit per latent entry marks those a row
-  // reached, so they are visited once each, in ascending order, without a pass over all of h.
+  // reached; they are then listed once, in ascending order, without a pass over all of h.
   std::vector<double> h(n_latent, 0.0), s(n_items, 0.0);
   std::vector<uint64_t> reached(size_t((n_latent + 63) / 64), 0);
+  std::vector<int32_t> latent;
   for (int64_t r = begin; r < end; ++r) {
     for (int64_t p = inputs.indptr[r]; p < inputs.indptr[r + 1]; ++p) {
       const int32_t item = inputs.indices[p];
@@ -47,11 +48,14 @@ void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t
         h[i] += a * encoder_.values[q];
       }
     }
+    latent.clear();
+    for (size_t w = 0; w < reached.size(); ++w) {
+      for (uint64_t bits = reached[w]; bits; bits &= bits - 1) latent.push_back(int32_t(w * 64 + __builtin_ctzll(bits)));
+      reached[w] = 0;
+    }
     int64_t visits = 0;  // decoder entries the row's latent entries reach
-    for (size_t w = 0; w < reached.size(); ++w)
-      for (uint64_t bits = reached[w]; bits; bits &= bits - 1) {
-        const int64_t i = int64_t(w) * 64 + __builtin_ctzll(bits);
-        if (h[i] == 0.0) continue;
+    for (int32_t i : latent)
+      if (h[i] != 0.0) {
         add_row(decoder_, i, h[i], s.data());
         visits += decoder_.indptr[i + 1] - decoder_.indptr[i];
       }
@@ -59,26 +63,20 @@ void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t
     if (visits * 2 < n_items) {
       // Few items reached: copy out only those (o[c] += turns a second visit into adding 0).
       std::fill(o, o + n_items, 0.f);
-      for (size_t w = 0; w < reached.size(); ++w)
-        for (uint64_t bits = reached[w]; bits; bits &= bits - 1) {
-          const int64_t i = int64_t(w) * 64 + __builtin_ctzll(bits);
-          if (h[i] != 0.0)
-            for (int64_t q = decoder_.indptr[i]; q < decoder_.indptr[i + 1]; ++q) {
-              const int32_t c = decoder_.indices[q];
-              o[c] += static_cast<float>(s[c]);
-              s[c] = 0.0;
-            }
-          h[i] = 0.0;
-        }
+      for (int32_t i : latent)
+        if (h[i] != 0.0)
+          for (int64_t q = decoder_.indptr[i]; q < decoder_.indptr[i + 1]; ++q) {
+            const int32_t c = decoder_.indices[q];
+            o[c] += static_cast<float>(s[c]);
+            s[c] = 0.0;
+          }
     } else {
       for (int64_t c = 0; c < n_items; ++c) {
         o[c] = static_cast<float>(s[c]);
         s[c] = 0.0;
       }
-      for (size_t w = 0; w < reached.size(); ++w)
-        for (uint64_t bits = reached[w]; bits; bits &= bits - 1) h[int64_t(w) * 64 + __builtin_ctzll(bits)] = 0.0;
     }
-    std::fill(reached.begin(), reached.end(), 0);
+    for (int32_t i : latent) h[i] = 0.0;
   }
 }
 
