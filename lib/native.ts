@@ -33,6 +33,8 @@ export interface NativeJobOptions {
   threads: number;
   abort?: NativeAbortFlag;
   onProgress?: (p: NativeProgress) => void;
+  /** Run on the calling thread when the model estimates the work as small (serving calls). */
+  inline?: boolean;
 }
 
 export interface NativeModelHandle {

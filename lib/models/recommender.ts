@@ -33,6 +33,13 @@ export interface RecommendOptions extends RunOptions {
    * the model, which has nothing to go on.
    */
   fallback?: 'popular' | 'none';
+  /**
+   * 'auto' (default): a call for one or two rows on one thread runs on the calling thread when the
+   * model estimates its work under 0.5 ms (SANSA and EASE; other models always use a worker
+   * thread), since the hop to a worker thread costs more than such work. 'never': always use a
+   * worker thread.
+   */
+  inline?: 'auto' | 'never';
 }
 
 /** Top-k results for a batch of rows. Rows with fewer than k candidates are padded with -1 / -Infinity. */
@@ -110,6 +117,13 @@ export const SINGLE_THREAD_ROWS = 2;
 /** The threads for a recommend call of `rows` rows: the caller's, else one for small batches. */
 export function servingThreads(rows: number, threads: number | undefined): number | undefined {
   return threads ?? (rows <= SINGLE_THREAD_ROWS ? 1 : undefined);
+}
+
+/** Whether a recommend call may run on the calling thread (the addon decides from the model's estimate). */
+export function mayRunInline(rows: number, threads: number | undefined, opts: RecommendOptions | undefined): boolean {
+  const policy = opts?.inline ?? 'auto';
+  if (policy !== 'auto' && policy !== 'never') throw new InputError(`inline must be 'auto' or 'never', got ${String(policy)}`);
+  return policy === 'auto' && rows <= SINGLE_THREAD_ROWS && threads === 1 && !opts?.onProgress;
 }
 
 function checkK(k: number | undefined, numItems: number): number {
@@ -237,9 +251,10 @@ export abstract class NativeRecommender implements Recommender {
     const k = checkK(opts?.k, this.numItems);
     const maskInput = opts?.maskInput ?? true;
     const run = { ...opts, threads: servingThreads(inputs.rows, opts?.threads) };
+    const inline = mayRunInline(inputs.rows, run.threads, opts);
     const unknown = new Set(unknownRows);
     return this.finish(
-      (o) => runNative(run, (job) => native().recommend(handle, inputs, { ...o, maskInput, users }, job)),
+      (o) => runNative(run, (job) => native().recommend(handle, inputs, { ...o, maskInput, users }, { ...job, inline })),
       inputs.rows,
       (r) => unknown.has(r) || inputs.indptr[r + 1] === inputs.indptr[r],
       unknownRows,
@@ -300,9 +315,10 @@ export abstract class NativeRecommender implements Recommender {
     const { known, unknownRows } = splitUnknown(this.itemIds.indicesOf(items, 'item', 'items', tally.ignore));
     const query = Int32Array.from(known);
     const run = { ...opts, threads: servingThreads(query.length, opts?.threads) };
+    const inline = mayRunInline(query.length, run.threads, opts);
     const unknown = new Set(unknownRows);
     return this.finish(
-      (o) => runNative(run, (job) => native().similarItems(handle, query, o, job)),
+      (o) => runNative(run, (job) => native().similarItems(handle, query, o, { ...job, inline })),
       query.length,
       (r) => unknown.has(r),
       unknownRows,

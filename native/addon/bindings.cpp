@@ -576,6 +576,19 @@ Napi::Value score(const Napi::CallbackInfo& info) {
   });
 }
 
+namespace {
+constexpr double kUnknownCost = std::numeric_limits<double>::infinity();
+
+// The model's estimate for inputs in its item space; anything else is left to the job to reject.
+double serving_estimate(const cfkit::Model& m, const cfkit::Csr& x) { return x.cols == m.num_items() ? m.estimated_ns(x) : kUnknownCost; }
+
+double similar_estimate(const cfkit::Model& m, const std::vector<int32_t>& items) {
+  for (int32_t i : items)
+    if (i < 0 || i >= m.num_items()) return kUnknownCost;
+  return m.estimated_ns(cfkit::one_hot_rows(m.num_items(), items));
+}
+}  // namespace
+
 // recommend(handle, inputs: Csr, {k, maskInput, exclude?: Csr}, jobOptions) -> Promise<TopK>
 Napi::Value recommend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -593,7 +606,7 @@ Napi::Value recommend(const Napi::CallbackInfo& info) {
         [model, x, k, mask, filters, users, out](cfkit::TrainContext& ctx) {
           *out = cfkit::recommend(*model, *x, k, mask, filters.view(), ctx, users ? users->data() : nullptr, filters.fallback());
         },
-        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); });
+        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); }, serving_estimate(*model, *x));
   });
 }
 
@@ -612,7 +625,7 @@ Napi::Value similar_items(const Napi::CallbackInfo& info) {
         [model, items, k, filters, out](cfkit::TrainContext& ctx) {
           *out = cfkit::similar_items(*model, *items, k, filters.view(), ctx, filters.fallback());
         },
-        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); });
+        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); }, similar_estimate(*model, *items));
   });
 }
 

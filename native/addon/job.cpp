@@ -7,6 +7,7 @@
 
 #include "abort_flag.hpp"
 #include "common/error.hpp"
+#include "model/recommend.hpp"
 
 namespace cfkit_addon {
 
@@ -53,6 +54,34 @@ void drain_on_js_thread(Napi::Env env, Napi::Function cb, QueueHolder* holder, v
 
 using ProgressTsfn = Napi::TypedThreadSafeFunction<QueueHolder, void, drain_on_js_thread>;
 
+// Runs a job's work, turning what it throws into an error code and message. Returns false on error.
+bool run_work(const JobWork& work, cfkit::TrainContext& ctx, std::string& code, std::string& message) {
+  try {
+    work(ctx);
+    return true;
+  } catch (const cfkit::Error& e) {
+    code = cfkit::error_code_name(e.code());
+    message = e.what();
+  } catch (const std::bad_alloc&) {
+    code = "E_NUMERIC";
+    message = "out of memory: the requested model does not fit in RAM";
+  } catch (const std::exception& e) {
+    code = "E_INTERNAL";
+    message = e.what();
+  }
+  return false;
+}
+
+void settle(Napi::Env env, const JobResult& result, Napi::Promise::Deferred& deferred) {
+  try {
+    deferred.Resolve(result(env));
+  } catch (const Napi::Error& e) {
+    deferred.Reject(e.Value());
+  } catch (const cfkit::Error& e) {
+    deferred.Reject(coded_error(env, cfkit::error_code_name(e.code()), e.what()).Value());
+  }
+}
+
 class Job : public Napi::AsyncWorker {
  public:
   Job(Napi::Env env, const char* name, JobOptions opts, JobWork work, JobResult result)
@@ -76,30 +105,13 @@ class Job : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    try {
-      work_(ctx_);
-    } catch (const cfkit::Error& e) {
-      code_ = cfkit::error_code_name(e.code());
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      code_ = "E_NUMERIC";
-      SetError("out of memory: the requested model does not fit in RAM");
-    } catch (const std::exception& e) {
-      code_ = "E_INTERNAL";
-      SetError(e.what());
-    }
+    std::string message;
+    if (!run_work(work_, ctx_, code_, message)) SetError(message);
   }
 
   void OnOK() override {
     finish_progress();
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(result_(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    } catch (const cfkit::Error& e) {
-      deferred_.Reject(coded_error(env, cfkit::error_code_name(e.code()), e.what()).Value());
-    }
+    settle(Env(), result_, deferred_);
   }
 
   void OnError(const Napi::Error& e) override {
@@ -138,7 +150,18 @@ Napi::Error coded_error(Napi::Env env, const std::string& code, const std::strin
   return err;
 }
 
-Napi::Promise start_job(Napi::Env env, const char* name, JobOptions opts, JobWork work, JobResult result) {
+Napi::Promise start_job(Napi::Env env, const char* name, JobOptions opts, JobWork work, JobResult result, double estimated_ns) {
+  if (opts.allow_inline && opts.on_progress.IsEmpty() && estimated_ns <= cfkit::kInlineBudgetNs) {
+    cfkit::TrainContext ctx(1, opts.abort, {});
+    auto deferred = Napi::Promise::Deferred::New(env);
+    std::string code, message;
+    if (!run_work(work, ctx, code, message)) {
+      deferred.Reject(coded_error(env, code, message).Value());
+      return deferred.Promise();
+    }
+    settle(env, result, deferred);
+    return deferred.Promise();
+  }
   auto* job = new Job(env, name, std::move(opts), std::move(work), std::move(result));
   Napi::Promise p = job->promise();
   job->Queue();
@@ -155,6 +178,7 @@ JobOptions job_options(const Napi::Value& v) {
   if (a.IsObject()) o.abort = AbortFlag::flag_of(a);
   Napi::Value p = obj.Get("onProgress");
   if (p.IsFunction()) o.on_progress = p.As<Napi::Function>();
+  o.allow_inline = obj.Get("inline").ToBoolean().Value();
   return o;
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <memory>
 
 #include "common/context.hpp"
@@ -15,14 +16,18 @@ struct JobOptions {
   int threads = 1;
   std::shared_ptr<std::atomic<bool>> abort;  // may be null
   Napi::Function on_progress;                // may be empty
+  bool allow_inline = false;                 // the caller accepts running on its thread when the work is small
 };
 
 using JobWork = std::function<void(cfkit::TrainContext&)>;
 using JobResult = std::function<Napi::Value(Napi::Env)>;
 
-Napi::Promise start_job(Napi::Env env, const char* name, JobOptions opts, JobWork work, JobResult result);
+// Runs `work` on a worker thread, or on the calling thread when the caller allows it and the work is
+// estimated under cfkit::kInlineBudgetNs; either way the result comes back as a Promise.
+Napi::Promise start_job(Napi::Env env, const char* name, JobOptions opts, JobWork work, JobResult result,
+                        double estimated_ns = std::numeric_limits<double>::infinity());
 
-// Reads {threads, abort, onProgress} from a JS options object (every field optional).
+// Reads {threads, abort, onProgress, inline} from a JS options object (every field optional).
 JobOptions job_options(const Napi::Value& v);
 
 // Creates a JS Error whose message is prefixed by its stable code, e.g. "E_INPUT: ...", and whose

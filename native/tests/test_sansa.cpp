@@ -15,6 +15,7 @@
 #include "sansa/cholmod_util.hpp"
 #include "sansa/supernodal_single.hpp"
 #include "sansa/umr.hpp"
+#include "model/recommend.hpp"
 #include "util.hpp"
 
 using namespace cfkit;
@@ -660,5 +661,80 @@ TEST(sansa_does_not_depend_on_thread_count) {
     CHECK(a.encoder().indices == b.encoder().indices);
     CHECK(a.encoder().values == b.encoder().values);
     CHECK(a.decoder().values == b.decoder().values);
+  }
+}
+
+namespace {
+// A SANSA model with random signed weights whose encoder and decoder rows hold `per_row` entries.
+SansaModel random_sansa(int64_t n, int per_row, unsigned seed) {
+  Csr enc = cfkit_test::random_binary(n, n, per_row, seed), dec = cfkit_test::random_binary(n, n, per_row, seed + 1);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (float& v : enc.values) v = u(rng);
+  for (float& v : dec.values) v = u(rng);
+  return SansaModel(std::move(enc), std::move(dec));
+}
+
+// The reference top k of one dense score row: sort every eligible item by score, then id.
+std::vector<int32_t> naive_topk(const float* s, int64_t n, int k, const std::vector<char>& masked, const ItemBitset* allowed,
+                                const ItemBitset* blocked, float min_score) {
+  std::vector<int32_t> c;
+  for (int32_t i = 0; i < n; ++i)
+    if (!masked[i] && std::isfinite(s[i]) && s[i] >= min_score && (!allowed || allowed->test(i)) && !(blocked && blocked->test(i)))
+      c.push_back(i);
+  std::sort(c.begin(), c.end(), [&](int32_t a, int32_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+  c.resize(std::min<size_t>(c.size(), size_t(k)));
+  c.resize(size_t(k), -1);
+  return c;
+}
+}  // namespace
+
+// Rows that reach few items are ranked from their listing (the unlisted items scoring 0); rows that
+// reach many, densely. Both must rank exactly as a dense score row does, under every filter.
+TEST(sansa_recommend_ranks_listed_and_dense_rows_as_a_dense_score_row) {
+  const int64_t n = 300;
+  for (int per_row : {2, 60}) {  // 2: every row is listed; 60: most rows are scored densely
+    SansaModel model = random_sansa(n, per_row, 40 + per_row);
+    Csr x = cfkit_test::random_binary(40, n, 4, 41);
+    Csr exclude = cfkit_test::random_binary(40, n, 3, 42);
+    ItemBitset allowed(n), blocked(n);
+    for (int64_t i = 0; i < n; ++i) {
+      if (i % 3 != 0) allowed.set(i);
+      if (i % 7 == 0) blocked.set(i);
+    }
+    std::vector<float> dense(size_t(x.rows * n));
+    model.score(x, nullptr, 0, x.rows, dense.data());
+    TrainContext ctx(2, nullptr, nullptr);
+    for (int k : {5, 40})
+      for (float min_score : {-std::numeric_limits<float>::infinity(), 0.f, 0.05f})
+        for (int variant = 0; variant < 3; ++variant) {
+          RecommendFilters f;
+          f.min_score = min_score;
+          if (variant >= 1) f.exclude = &exclude;
+          if (variant == 2) {
+            f.include_all = &allowed;
+            f.exclude_all = &blocked;
+          }
+          const TopK got = recommend(model, x, k, true, f, ctx);
+          for (int64_t r = 0; r < x.rows; ++r) {
+            std::vector<char> masked(n, 0);
+            for (int64_t p = x.indptr[r]; p < x.indptr[r + 1]; ++p) masked[x.indices[p]] = 1;
+            if (f.exclude)
+              for (int64_t p = exclude.indptr[r]; p < exclude.indptr[r + 1]; ++p) masked[exclude.indices[p]] = 1;
+            const auto want = naive_topk(&dense[r * n], n, k, masked, f.include_all, f.exclude_all, min_score);
+            CHECK(std::equal(want.begin(), want.end(), got.ids.begin() + r * k));
+          }
+        }
+    // Similar items: the item's own scores, itself masked.
+    std::vector<int32_t> items = {0, 17, 299};
+    const TopK sim = similar_items(model, items, 10, {}, ctx);
+    for (size_t r = 0; r < items.size(); ++r) {
+      std::vector<float> row(n);
+      model.item_similarity(items[r], row.data());
+      std::vector<char> masked(n, 0);
+      masked[items[r]] = 1;
+      const auto want = naive_topk(row.data(), n, 10, masked, nullptr, nullptr, -std::numeric_limits<float>::infinity());
+      CHECK(std::equal(want.begin(), want.end(), sim.ids.begin() + r * 10));
+    }
   }
 }

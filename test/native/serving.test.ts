@@ -1,4 +1,5 @@
-import { EASE, IdMap, InputError, Interactions, ItemFilter, load, syntheticInteractions } from '../../lib';
+import { createHook } from 'node:async_hooks';
+import { EASE, IdMap, MatrixFactorization, SANSA, InputError, Interactions, ItemFilter, load, syntheticInteractions } from '../../lib';
 import * as path from 'node:path';
 import { tmpDir } from '../helpers/data';
 
@@ -94,5 +95,55 @@ describe('serving filters and unknown ids', () => {
     await expect(model.recommendItems([['i1'], ['i2']], { include: [['i1']] })).rejects.toThrow(/include has 1 rows/);
     expect(() => ItemFilter.fromIds(model, ['i1', 'missing'])).toThrow(/unknown item id "missing" at ids\[1\]/);
     expect(ItemFilter.fromIds(model, ['i1', 'missing'], { unknown: 'ignore' }).unknownIds).toBe(1);
+  });
+});
+
+describe('small serving calls run on the calling thread', () => {
+  // Worker-thread calls are async resources named after the native call; inline ones create none.
+  const workers: string[] = [];
+  const hook = createHook({ init: (_id, type) => void (type.startsWith('cfkit.') && workers.push(type)) });
+  const counted = async <T>(call: () => Promise<T>): Promise<{ result: T; workers: string[] }> => {
+    workers.length = 0;
+    hook.enable();
+    try {
+      const result = await call();
+      return { result, workers: [...workers] };
+    } finally {
+      hook.disable();
+    }
+  };
+
+  test('one or two rows on SANSA and EASE run inline and return what a worker thread returns', async () => {
+    const sansa = await SANSA.fit(data, { l2: 20, density: 0.2 });
+    const ease = await EASE.fit(data, { l2: 20 });
+    try {
+      for (const model of [sansa, ease]) {
+        const users = ['u1', 'u7'];
+        const inline = await counted(() => model.recommendUsers(users, { k: 5 }));
+        const pooled = await counted(() => model.recommendUsers(users, { k: 5, inline: 'never' }));
+        expect(inline.workers).toEqual([]);
+        expect(pooled.workers).toEqual(['cfkit.recommend']);
+        expect(inline.result.toArray()).toEqual(pooled.result.toArray());
+        const similar = await counted(() => model.similarItems(['i3'], { k: 4 }));
+        expect(similar.workers).toEqual([]);
+        expect(similar.result.toArray()).toEqual((await model.similarItems(['i3'], { k: 4, inline: 'never' })).toArray());
+        // Three rows, or threads asked for, go to a worker thread.
+        expect((await counted(() => model.recommendUsers(['u1', 'u2', 'u3'], { k: 5 }))).workers).toEqual(['cfkit.recommend']);
+        expect((await counted(() => model.recommendUsers(['u1'], { k: 5, threads: 2 }))).workers).toEqual(['cfkit.recommend']);
+      }
+      await expect(sansa.recommendUsers(['u1'], { inline: 'always' as 'never' })).rejects.toThrow(/inline must be 'auto' or 'never'/);
+    } finally {
+      sansa.dispose();
+      ease.dispose();
+    }
+  });
+
+  test('models that cannot estimate their work (MF) always use a worker thread', async () => {
+    const mf = await MatrixFactorization.fit(Interactions.fromArrays({ users: [0, 0, 1, 2], items: [0, 1, 1, 2], values: [5, 3, 4, 1] }), { factors: 4, epochs: 2, seed: 1 });
+    try {
+      expect((await counted(() => mf.recommendUsers([0], { k: 2 }))).workers).toEqual(['cfkit.recommend']);
+    } finally {
+      mf.dispose();
+    }
   });
 });

@@ -21,6 +21,7 @@ class EaseModel : public Model {
   int64_t num_items() const override { return n_; }
   void score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const override;
   void item_similarity(int32_t item, float* out) const override;
+  double estimated_ns(const Csr& inputs) const override;
   int64_t memory_bytes() const override { return static_cast<int64_t>(b_.size() * sizeof(float)); }
   // Row-major n x n; row i holds the weights from input item i to every output item.
   const Buffer<float>& weights() const { return b_; }

@@ -2,12 +2,20 @@
 // given their input rows, and named float32 arrays for persistence.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "sparse/csr.hpp"
 
 namespace cfkit {
+
+// One row's scores as the items it reaches, in ascending order, with their scores; every item not
+// listed scores exactly 0.
+struct SparseRow {
+  std::vector<int32_t> items;
+  std::vector<float> scores;
+};
 
 class Model {
  public:
@@ -19,6 +27,15 @@ class Model {
   // item-based models fold in from the inputs). Implementations must be safe to call concurrently
   // from several threads with disjoint outputs.
   virtual void score(const Csr& inputs, const int32_t* row_users, int64_t begin, int64_t end, float* out) const = 0;
+  // Models whose rows reach few items (sparse weights) can list a row's nonzero scores: serving one
+  // user then costs the items it reaches, not the catalogue. Returns false, with `out` unspecified,
+  // when the row reaches too many items to be worth listing; score() then scores it densely.
+  virtual bool has_sparse_rows() const { return false; }
+  virtual bool score_sparse_row(const Csr& inputs, int64_t r, SparseRow& out) const { return false; }
+  // About how long scoring `inputs` takes on one core, in nanoseconds, or infinity when the model
+  // cannot tell cheaply. Serving calls estimated under a fraction of a millisecond run on the
+  // caller's thread, where the hop to a worker thread would cost more than the work.
+  virtual double estimated_ns(const Csr& inputs) const { return std::numeric_limits<double>::infinity(); }
   // Users with their own parameters (matrix factorization), or -1 when scores come from inputs only.
   virtual int64_t num_users() const { return -1; }
   // Items most similar to `item` by the model's own item-item relation, as a dense score row.

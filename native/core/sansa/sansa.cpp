@@ -14,13 +14,6 @@
 
 namespace cfkit {
 
-namespace {
-
-// out += a · (row r of m), over the row's stored entries.
-inline void add_row(const Csr& m, int64_t r, double a, double* out) {
-  for (int64_t p = m.indptr[r]; p < m.indptr[r + 1]; ++p) out[m.indices[p]] += a * m.values[p];
-}
-}  // namespace
 
 SansaModel::SansaModel(Csr encoder, Csr decoder) : encoder_(std::move(encoder)), decoder_(std::move(decoder)) {
   require(encoder_.cols == decoder_.rows && encoder_.rows == decoder_.cols, "SANSA encoder and decoder shapes disagree");
@@ -31,53 +24,133 @@ int64_t SansaModel::memory_bytes() const {
   return bytes(encoder_) + bytes(decoder_);
 }
 
+ScratchPool<SansaModel::Scratch>::Lease SansaModel::scratch() const {
+  return scratch_->acquire([this] {
+    Scratch w;
+    w.h.assign(size_t(encoder_.cols), 0.0);
+    w.s.assign(size_t(encoder_.rows), 0.0);
+    w.latent_bits.assign(size_t((encoder_.cols + 63) / 64), 0);
+    w.item_bits.assign(size_t((encoder_.rows + 63) / 64), 0);
+    return w;
+  });
+}
+
+int64_t SansaModel::encode_row(const Csr& inputs, int64_t r, Scratch& w) const {
+  for (int64_t p = inputs.indptr[r]; p < inputs.indptr[r + 1]; ++p) {
+    const int32_t item = inputs.indices[p];
+    const double a = inputs.values[p];
+    for (int64_t q = encoder_.indptr[item]; q < encoder_.indptr[item + 1]; ++q) {
+      const int32_t i = encoder_.indices[q];
+      w.latent_bits[size_t(i) >> 6] |= uint64_t(1) << (i & 63);
+      w.h[i] += a * encoder_.values[q];
+    }
+  }
+  // List the reached entries once, ascending, without a pass over all of h; clear the bits as read.
+  w.latent.clear();
+  int64_t visits = 0;
+  for (size_t word = 0; word < w.latent_bits.size(); ++word) {
+    for (uint64_t bits = w.latent_bits[word]; bits; bits &= bits - 1) {
+      const int32_t i = int32_t(word * 64 + __builtin_ctzll(bits));
+      if (w.h[i] == 0.0) continue;
+      w.latent.push_back(i);
+      visits += decoder_.indptr[i + 1] - decoder_.indptr[i];
+    }
+    w.latent_bits[word] = 0;
+  }
+  return visits;
+}
+
+namespace {
+// s += Σ h[i] · (decoder row i) over the listed latent entries; with `marks`, also sets the bit of
+// every item reached.
+template <bool kMark>
+void decode(const Csr& decoder, const std::vector<int32_t>& latent, const double* h, double* s, uint64_t* marks) {
+  const size_t m = latent.size();
+  for (size_t j = 0; j < m; ++j) {
+    const int32_t i = latent[j];
+    const double a = h[i];
+    for (int64_t q = decoder.indptr[i]; q < decoder.indptr[i + 1]; ++q) {
+      const int32_t c = decoder.indices[q];
+      s[c] += a * decoder.values[q];
+      if (kMark) marks[size_t(c) >> 6] |= uint64_t(1) << (c & 63);
+    }
+  }
+}
+}  // namespace
+
 void SansaModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t end, float* out) const {
-  const int64_t n_items = encoder_.rows, n_latent = encoder_.cols;
-  // Both accumulators are left zero after each row. A bit per latent entry marks those a row
-  // reached; they are then listed once, in ascending order, without a pass over all of h.
-  std::vector<double> h(n_latent, 0.0), s(n_items, 0.0);
-  std::vector<uint64_t> reached(size_t((n_latent + 63) / 64), 0);
-  std::vector<int32_t> latent;
+  const int64_t n_items = encoder_.rows;
+  auto lease = scratch();
+  Scratch& w = *lease;
   for (int64_t r = begin; r < end; ++r) {
-    for (int64_t p = inputs.indptr[r]; p < inputs.indptr[r + 1]; ++p) {
-      const int32_t item = inputs.indices[p];
-      const double a = inputs.values[p];
-      for (int64_t q = encoder_.indptr[item]; q < encoder_.indptr[item + 1]; ++q) {
-        const int32_t i = encoder_.indices[q];
-        reached[size_t(i) >> 6] |= uint64_t(1) << (i & 63);
-        h[i] += a * encoder_.values[q];
-      }
-    }
-    latent.clear();
-    for (size_t w = 0; w < reached.size(); ++w) {
-      for (uint64_t bits = reached[w]; bits; bits &= bits - 1) latent.push_back(int32_t(w * 64 + __builtin_ctzll(bits)));
-      reached[w] = 0;
-    }
-    int64_t visits = 0;  // decoder entries the row's latent entries reach
-    for (int32_t i : latent)
-      if (h[i] != 0.0) {
-        add_row(decoder_, i, h[i], s.data());
-        visits += decoder_.indptr[i + 1] - decoder_.indptr[i];
-      }
+    const int64_t visits = encode_row(inputs, r, w);
+    decode<false>(decoder_, w.latent, w.h.data(), w.s.data(), nullptr);
     float* o = out + (r - begin) * n_items;
     if (visits * 2 < n_items) {
       // Few items reached: copy out only those (o[c] += turns a second visit into adding 0).
       std::fill(o, o + n_items, 0.f);
-      for (int32_t i : latent)
-        if (h[i] != 0.0)
-          for (int64_t q = decoder_.indptr[i]; q < decoder_.indptr[i + 1]; ++q) {
-            const int32_t c = decoder_.indices[q];
-            o[c] += static_cast<float>(s[c]);
-            s[c] = 0.0;
-          }
+      for (int32_t i : w.latent)
+        for (int64_t q = decoder_.indptr[i]; q < decoder_.indptr[i + 1]; ++q) {
+          const int32_t c = decoder_.indices[q];
+          o[c] += static_cast<float>(w.s[c]);
+          w.s[c] = 0.0;
+        }
     } else {
       for (int64_t c = 0; c < n_items; ++c) {
-        o[c] = static_cast<float>(s[c]);
-        s[c] = 0.0;
+        o[c] = static_cast<float>(w.s[c]);
+        w.s[c] = 0.0;
       }
     }
-    for (int32_t i : latent) h[i] = 0.0;
+    for (int32_t i : w.latent) w.h[i] = 0.0;
   }
+}
+
+bool SansaModel::score_sparse_row(const Csr& inputs, int64_t r, SparseRow& out) const {
+  auto lease = scratch();
+  Scratch& w = *lease;
+  const int64_t visits = encode_row(inputs, r, w);
+  // Listing costs a bit per decoder entry visited and a few steps per item reached; a dense row
+  // costs a copy-out, a top-k scan and a mask over the whole catalogue. Listing stays cheaper until
+  // a row visits about twice as many entries as there are items.
+  const bool sparse = visits < 2 * encoder_.rows;
+  try {
+    if (sparse) {
+      out.items.clear();
+      out.scores.clear();
+      out.items.reserve(size_t(visits));
+      out.scores.reserve(size_t(visits));
+      decode<true>(decoder_, w.latent, w.h.data(), w.s.data(), w.item_bits.data());
+      for (size_t word = 0; word < w.item_bits.size(); ++word) {
+        for (uint64_t bits = w.item_bits[word]; bits; bits &= bits - 1) {
+          const int32_t c = int32_t(word * 64 + __builtin_ctzll(bits));
+          out.items.push_back(c);
+          out.scores.push_back(static_cast<float>(w.s[c]));
+          w.s[c] = 0.0;
+        }
+        w.item_bits[word] = 0;
+      }
+    }
+  } catch (...) {
+    // The buffers go back to the pool, so they must go back zeroed.
+    std::fill(w.h.begin(), w.h.end(), 0.0);
+    std::fill(w.s.begin(), w.s.end(), 0.0);
+    std::fill(w.item_bits.begin(), w.item_bits.end(), 0);
+    throw;
+  }
+  for (int32_t i : w.latent) w.h[i] = 0.0;
+  return sparse;
+}
+
+double SansaModel::estimated_ns(const Csr& inputs) const {
+  // Decoder entries visited, counting a latent entry once per input item that reaches it: an upper
+  // bound, 1.5 to 3 times the true count for long histories. Gowalla users on a 2-core AMD EPYC took
+  // 0.7 to 1.6 ns per counted entry (the longer the history, the less), 5.5 ns for a median user.
+  double visits = 0;
+  for (int64_t p = 0; p < inputs.nnz(); ++p) {
+    const int32_t item = inputs.indices[p];
+    for (int64_t q = encoder_.indptr[item]; q < encoder_.indptr[item + 1]; ++q) visits += double(decoder_.row_size(encoder_.indices[q]));
+  }
+  return 1.5 * visits + 0.1 * double(inputs.rows) * double(encoder_.rows) + 20e3 * double(inputs.rows);
 }
 
 void SansaModel::item_similarity(int32_t item, float* out) const {

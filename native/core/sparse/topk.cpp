@@ -31,6 +31,7 @@ class Best {
       std::push_heap(heap_.begin(), heap_.end(), cmp);
     }
   }
+  int32_t worst_id() const { return heap_.front().id; }
   int write(int32_t* out_ids, float* out_scores) {
     std::sort(heap_.begin(), heap_.end(), cmp);
     for (size_t r = 0; r < heap_.size(); ++r) {
@@ -47,7 +48,8 @@ class Best {
   std::vector<Cand> heap_;
 };
 
-inline bool eligible(float s, int64_t i, const ItemMask& mask, const TopKFilter& f) {
+template <class Mask>
+inline bool eligible(float s, int64_t i, const Mask& mask, const TopKFilter& f) {
   if (!(s >= f.min_score) || !(s > -std::numeric_limits<float>::infinity()) || mask.test(i)) return false;  // NaN fails too
   if (f.allowed && !f.allowed->test(i)) return false;
   return !(f.blocked && f.blocked->test(i));
@@ -88,6 +90,41 @@ int topk_among(const float* scores, const int32_t* candidates, int64_t count, in
   for (int64_t c = 0; c < count; ++c) {
     const int32_t i = candidates[c];
     if (eligible(scores[i], i, mask, filter)) best.offer(scores[i], i);
+  }
+  return best.write(out_ids, out_scores);
+}
+
+namespace {
+// The masked items of a sparse row, sorted: a lookup costs log(count), not a mark per catalogue item.
+struct SortedMask {
+  const int32_t* begin;
+  const int32_t* end;
+  bool test(int64_t i) const { return std::binary_search(begin, end, static_cast<int32_t>(i)); }
+};
+}  // namespace
+
+int topk_sparse(const int32_t* items, const float* scores, int64_t count, int64_t n_items, const int32_t* masked,
+                int64_t n_masked, int k, int32_t* out_ids, float* out_scores, const TopKFilter& filter) {
+  clear(k, out_ids, out_scores);
+  if (k <= 0) return 0;
+  const SortedMask mask{masked, masked + n_masked};
+  Best best(k);
+  for (int64_t c = 0; c < count; ++c) {
+    if (best.full() && !(scores[c] > best.worst_score())) continue;  // as in topk_row: items come in increasing id
+    if (eligible(scores[c], items[c], mask, filter)) best.offer(scores[c], items[c]);
+  }
+  // The unlisted items all score 0, so in id order the first eligible ones are the best of them:
+  // stop once none can enter (a kept item scores above 0, or 0 with a lower id).
+  if (0.f >= filter.min_score) {
+    int64_t next = 0;  // the next listed item, skipped here since it was offered with its own score
+    for (int64_t i = 0; i < n_items; ++i) {
+      if (next < count && items[next] == i) {
+        ++next;
+        continue;
+      }
+      if (best.full() && (best.worst_score() > 0.f || (best.worst_score() == 0.f && best.worst_id() < i))) break;
+      if (eligible(0.f, i, mask, filter)) best.offer(0.f, i);
+    }
   }
   return best.write(out_ids, out_scores);
 }

@@ -59,4 +59,9 @@ int topk_row(const float* scores, int64_t n_items, int k, const ItemMask& mask, 
 int topk_among(const float* scores, const int32_t* candidates, int64_t count, int k, const ItemMask& mask, int32_t* out_ids,
                float* out_scores, const TopKFilter& filter = {});
 
+// The same for a sparse row: `items` (ascending) score `scores` and every other item scores 0;
+// `masked` (ascending) are the items the row must not return.
+int topk_sparse(const int32_t* items, const float* scores, int64_t count, int64_t n_items, const int32_t* masked,
+                int64_t n_masked, int k, int32_t* out_ids, float* out_scores, const TopKFilter& filter = {});
+
 }  // namespace cfkit
