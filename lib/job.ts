@@ -2,6 +2,7 @@
 import * as os from 'node:os';
 import { AbortError, fromNative, InputError } from './errors';
 import { native, NativeJobOptions, NativeProgress } from './native';
+import { timedStart } from './models/inline-policy';
 
 export interface ProgressEvent {
   /** Stage name, e.g. 'gram', 'factorize', 'invert', 'weights', 'evaluate'. */
@@ -46,12 +47,13 @@ export function resolveThreads(threads: number | undefined): number {
  * Runs a native job with the caller's threads, progress callback and AbortSignal. A throwing progress
  * callback never kills the job: its error is re-raised as a process warning.
  */
-export async function runNative<T>(opts: RunOptions | undefined, start: (job: NativeJobOptions) => Promise<T>): Promise<T> {
+export async function runNative<T>(opts: RunOptions | undefined, start: (job: NativeJobOptions) => Promise<T>, inline = false): Promise<T> {
   const threads = resolveThreads(opts?.threads);
   const signal = opts?.signal;
   if (signal?.aborted) throw new AbortError('the operation was aborted before it started', { cause: signal.reason });
-  const flag = new (native().AbortFlag)();
-  const onAbort = () => flag.abort();
+  // A call without a signal cannot be aborted, so it needs no flag (serving calls, thousands a second).
+  const flag = signal ? new (native().AbortFlag)() : undefined;
+  const onAbort = () => flag?.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   const user = opts?.onProgress;
   const onProgress = user
@@ -64,7 +66,8 @@ export async function runNative<T>(opts: RunOptions | undefined, start: (job: Na
       }
     : undefined;
   try {
-    return await start({ threads, abort: flag, onProgress });
+    const job = { threads, abort: flag, onProgress, inline };
+    return await (inline ? timedStart(() => start(job)) : start(job));
   } catch (err) {
     const e = fromNative(err);
     if (e instanceof AbortError && signal?.aborted) throw new AbortError(e.message, { cause: signal.reason });

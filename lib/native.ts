@@ -113,6 +113,9 @@ export interface NativeFilterOptions {
   /** Rows served by the cold-start fallback (one flag per row), ranked by fallbackScores (one per item) when given, else left empty. */
   fallbackRows?: Uint8Array;
   fallbackScores?: Float32Array;
+  /** recommend only: never return a row's own input items (default true), and each row's training user (MF). */
+  maskInput?: boolean;
+  users?: Int32Array;
 }
 
 export interface NativeTopK {
@@ -185,7 +188,7 @@ export interface NativeBinding {
   mfPredict(model: NativeModelHandle, users: Int32Array, items: Int32Array): Float32Array;
   fixedScores(scores: Float32Array, rows: number, items: number): NativeModelHandle;
   score(model: NativeModelHandle, inputs: CsrArrays, job: NativeJobOptions, users?: Int32Array): Promise<Float32Array>;
-  recommend(model: NativeModelHandle, inputs: CsrArrays, opts: NativeFilterOptions & { maskInput: boolean; users?: Int32Array }, job: NativeJobOptions): Promise<NativeTopK>;
+  recommend(model: NativeModelHandle, inputs: CsrArrays, opts: NativeFilterOptions, job: NativeJobOptions): Promise<NativeTopK>;
   similarItems(model: NativeModelHandle, items: Int32Array, opts: NativeFilterOptions, job: NativeJobOptions): Promise<NativeTopK>;
   /** A native bitset of the given item indices, freed by the GC. */
   itemFilter(numItems: number, items: Int32Array): NativeItemFilter;

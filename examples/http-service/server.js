@@ -98,11 +98,21 @@ async function readJson(req) {
   }
 }
 
-const asRows = (recs) => ({
-  items: recs.items(0).map((id, j) => ({ id, score: recs.scoresOf(0)[j] })),
-  fallback: recs.fallbackRows.length > 0,
-  unknown: recs.unknownRows.length > 0,
-});
+const asRows = (recs) => {
+  const scores = recs.scoresOf(0);
+  return {
+    items: recs.items(0).map((id, j) => ({ id, score: scores[j] })),
+    fallback: recs.fallbackRows.length > 0,
+    unknown: recs.unknownRows.length > 0,
+  };
+};
+
+// With its length known, a reply goes out in one piece rather than chunked.
+function reply(res, status, body) {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+  res.end(data);
+}
 
 async function route(slot, req, url) {
   if (req.method === 'GET' && url.pathname === '/health') {
@@ -145,15 +155,11 @@ async function createService(file, { port = 8080, host = '127.0.0.1', watch = tr
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     route(slot, req, url).then(
-      (body) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      },
+      (body) => reply(res, 200, body),
       (err) => {
         // cfkit's E_INPUT is the client's mistake; anything else is the service's
         const status = err.status ?? (err.code === 'E_INPUT' ? 400 : 500);
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: err.message, code: err.code }));
+        reply(res, status, { error: err.message, code: err.code });
       },
     );
   });

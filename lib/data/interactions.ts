@@ -283,6 +283,21 @@ export class Interactions {
   }
 
   /** The given users (by index), in that order, with a matching user id map. */
+  /**
+   * @internal The rows of the given users as CSR arrays, without an Interactions around them (the
+   * serving path: one user's row is a view, not a copy).
+   */
+  rowsCsr(users: ArrayLike<number>): CsrArrays {
+    if (users.length === 1) {
+      const u = users[0];
+      if (!Number.isInteger(u) || u < 0 || u >= this.numUsers) throw new InputError(`user index ${u} out of range`);
+      const b = this.indptr[u];
+      const e = this.indptr[u + 1];
+      return { rows: 1, cols: this.numItems, indptr: Int32Array.of(0, e - b), indices: this.indices.subarray(b, e), values: this.values.subarray(b, e) };
+    }
+    return this.selectUsers(users).csr();
+  }
+
   selectUsers(users: ArrayLike<number>): Interactions {
     const indptr = new Int32Array(users.length + 1);
     let nnz = 0;

@@ -6,6 +6,7 @@ import { runNative, RunOptions } from '../job';
 import { CsrArrays, native, NativeFilterOptions, NativeModelHandle, NativeTopK } from '../native';
 import { ModelFile, section, SectionData, writeModelFile } from '../io/container';
 import { unknownPolicy } from './item-filter';
+import { loopBusy } from './inline-policy';
 import { ItemSelection, resolveFilters, rowsFromIds, UnknownTally } from './request';
 import { version } from '../version';
 import { recommendAll, RecommendAllOptions, RecommendationBatch } from './recommend-all';
@@ -36,8 +37,10 @@ export interface RecommendOptions extends RunOptions {
   /**
    * 'auto' (default): a call for one or two rows on one thread runs on the calling thread when the
    * model estimates its work under 0.5 ms (SANSA and EASE; other models always use a worker
-   * thread), since the hop to a worker thread costs more than such work. 'never': always use a
-   * worker thread.
+   * thread) and the event loop spent under half of the last 20 ms on work other than such calls.
+   * A caller awaiting one call at a time so skips the hop to a worker thread, which costs more
+   * than the work; a busy server keeps scoring in parallel with its own work on worker threads.
+   * 'never': always use a worker thread.
    */
   inline?: 'auto' | 'never';
 }
@@ -119,11 +122,16 @@ export function servingThreads(rows: number, threads: number | undefined): numbe
   return threads ?? (rows <= SINGLE_THREAD_ROWS ? 1 : undefined);
 }
 
+/** The run options of a recommend call of `rows` rows: the caller's, with serving threads. */
+function servingRun(rows: number, opts: RecommendOptions | undefined): RunOptions {
+  return { threads: servingThreads(rows, opts?.threads), signal: opts?.signal, onProgress: opts?.onProgress };
+}
+
 /** Whether a recommend call may run on the calling thread (the addon decides from the model's estimate). */
 export function mayRunInline(rows: number, threads: number | undefined, opts: RecommendOptions | undefined): boolean {
   const policy = opts?.inline ?? 'auto';
   if (policy !== 'auto' && policy !== 'never') throw new InputError(`inline must be 'auto' or 'never', got ${String(policy)}`);
-  return policy === 'auto' && rows <= SINGLE_THREAD_ROWS && threads === 1 && !opts?.onProgress;
+  return policy === 'auto' && rows <= SINGLE_THREAD_ROWS && threads === 1 && !opts?.onProgress && !loopBusy();
 }
 
 function checkK(k: number | undefined, numItems: number): number {
@@ -139,11 +147,15 @@ export function itemCounts(data: Interactions): Int32Array {
   return counts;
 }
 
-/** The rows whose index is -1 (unknown ids), and the indices with 0 standing in for them. */
-function splitUnknown(found: Int32Array): { known: number[]; unknownRows: number[] } {
+/** The rows whose index is -1 (unknown ids); `found` is changed in place to hold 0 for them. */
+function splitUnknown(found: Int32Array): number[] {
   const unknownRows: number[] = [];
-  const known = Array.from(found, (i, r) => (i < 0 ? (unknownRows.push(r), 0) : i));
-  return { known, unknownRows };
+  for (let r = 0; r < found.length; r++)
+    if (found[r] < 0) {
+      unknownRows.push(r);
+      found[r] = 0;
+    }
+  return unknownRows;
 }
 
 /** CSR rows with the given rows emptied (unknown users, served by the fallback). */
@@ -234,15 +246,20 @@ export abstract class NativeRecommender implements Recommender {
   ): Promise<Recommendations> {
     const fallback = opts?.fallback ?? 'popular';
     if (fallback !== 'popular' && fallback !== 'none') throw new InputError(`fallback must be 'popular' or 'none', got ${String(fallback)}`);
-    const filters = resolveFilters(opts, rows, this.itemIds, tally);
-    const flags = new Uint8Array(rows);
-    if (fallback === 'popular') for (let r = 0; r < rows; r++) flags[r] = empty(r) ? 1 : 0;
-    else for (const r of unknownRows) flags[r] = 1;
-    const flagged = Array.from(flags.keys()).filter((r) => flags[r] === 1);
-    const popular = fallback === 'popular' && flagged.length > 0;
-    // The addon copies what it is given, so the per-item scores travel only when a row needs them.
-    const t = await call({ k, ...filters, ...(flagged.length ? { fallbackRows: flags } : {}), fallbackScores: popular ? this.popularScores() : undefined });
-    const served = popular ? flagged : [];
+    const o = resolveFilters(opts, rows, this.itemIds, tally, k);
+    const flagged: number[] = [];
+    if (fallback === 'popular') {
+      for (let r = 0; r < rows; r++) if (empty(r)) flagged.push(r);
+    } else flagged.push(...unknownRows);
+    if (flagged.length > 0) {
+      const flags = new Uint8Array(rows);
+      for (const r of flagged) flags[r] = 1;
+      o.fallbackRows = flags;
+      // The addon copies what it is given, so the per-item scores travel only when a row needs them.
+      if (fallback === 'popular') o.fallbackScores = this.popularScores();
+    }
+    const t = await call(o);
+    const served = fallback === 'popular' ? flagged : [];
     return new Recommendations(t.rows, t.k, t.ids, t.scores, this.itemIds, served, unknownRows, tally.ids);
   }
 
@@ -250,13 +267,17 @@ export abstract class NativeRecommender implements Recommender {
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems);
     const maskInput = opts?.maskInput ?? true;
-    const run = { ...opts, threads: servingThreads(inputs.rows, opts?.threads) };
+    const run = servingRun(inputs.rows, opts);
     const inline = mayRunInline(inputs.rows, run.threads, opts);
-    const unknown = new Set(unknownRows);
+    const unknown = unknownRows.length > 0 ? new Set(unknownRows) : undefined;
     return this.finish(
-      (o) => runNative(run, (job) => native().recommend(handle, inputs, { ...o, maskInput, users }, { ...job, inline })),
+      (o) => {
+        o.maskInput = maskInput;
+        o.users = users;
+        return runNative(run, (job) => native().recommend(handle, inputs, o, job), inline);
+      },
       inputs.rows,
-      (r) => unknown.has(r) || inputs.indptr[r + 1] === inputs.indptr[r],
+      (r) => unknown?.has(r) || inputs.indptr[r + 1] === inputs.indptr[r],
       unknownRows,
       tally,
       opts,
@@ -291,12 +312,13 @@ export abstract class NativeRecommender implements Recommender {
     if (!this.history) throw new InputError('this model was saved without training history; use recommendItems() with each user\'s items');
     const history = this.history;
     const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
-    const { known, unknownRows } = splitUnknown(history.userIds.indicesOf(users, 'user', 'users', tally.ignore));
+    const known = history.userIds.indicesOf(users, 'user', 'users', tally.ignore);
+    const unknownRows = splitUnknown(known);
     // Unknown rows are empty: the fallback serves them. Models with per-user parameters (MF) score
     // the others by their learned user vectors.
-    const csr = history.selectUsers(known).csr();
+    const csr = history.rowsCsr(known);
     const inputs = unknownRows.length ? withEmptyRows(csr, new Set(unknownRows)) : csr;
-    return this.topk(inputs, opts, tally, unknownRows, Int32Array.from(known));
+    return this.topk(inputs, opts, tally, unknownRows, known);
   }
 
   /** Top-k for new users, each given as a list of external item ids. */
@@ -312,13 +334,13 @@ export abstract class NativeRecommender implements Recommender {
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems - 1 || 1);
     const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
-    const { known, unknownRows } = splitUnknown(this.itemIds.indicesOf(items, 'item', 'items', tally.ignore));
-    const query = Int32Array.from(known);
-    const run = { ...opts, threads: servingThreads(query.length, opts?.threads) };
+    const query = this.itemIds.indicesOf(items, 'item', 'items', tally.ignore);
+    const unknownRows = splitUnknown(query);
+    const run = servingRun(query.length, opts);
     const inline = mayRunInline(query.length, run.threads, opts);
     const unknown = new Set(unknownRows);
     return this.finish(
-      (o) => runNative(run, (job) => native().similarItems(handle, query, o, { ...job, inline })),
+      (o) => runNative(run, (job) => native().similarItems(handle, query, o, job), inline),
       query.length,
       (r) => unknown.has(r),
       unknownRows,

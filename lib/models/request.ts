@@ -73,11 +73,12 @@ export function resolveFilters(
   rows: number,
   itemIds: IdMap,
   tally: UnknownTally,
-): Omit<NativeFilterOptions, 'k'> {
+  k: number,
+): NativeFilterOptions {
   const include = selection(opts?.include, rows, itemIds, 'include', tally);
   const exclude = selection(opts?.exclude, rows, itemIds, 'exclude', tally);
   const minScore = opts?.minScore;
   if (minScore !== undefined && (typeof minScore !== 'number' || Number.isNaN(minScore)))
     throw new InputError(`minScore must be a number, got ${String(minScore)}`);
-  return { include: include.rows, exclude: exclude.rows, includeFilter: include.shared?.handle, excludeFilter: exclude.shared?.handle, minScore };
+  return { k, include: include.rows, exclude: exclude.rows, includeFilter: include.shared?.handle, excludeFilter: exclude.shared?.handle, minScore };
 }

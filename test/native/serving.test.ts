@@ -102,7 +102,10 @@ describe('small serving calls run on the calling thread', () => {
   // Worker-thread calls are async resources named after the native call; inline ones create none.
   const workers: string[] = [];
   const hook = createHook({ init: (_id, type) => void (type.startsWith('cfkit.') && workers.push(type)) });
+  // The inline policy looks at the event loop's last 20 ms: an idle pause makes it an idle loop's.
+  const idle = () => new Promise((resolve) => setTimeout(resolve, 30));
   const counted = async <T>(call: () => Promise<T>): Promise<{ result: T; workers: string[] }> => {
+    await idle();
     workers.length = 0;
     hook.enable();
     try {
@@ -135,6 +138,25 @@ describe('small serving calls run on the calling thread', () => {
     } finally {
       sansa.dispose();
       ease.dispose();
+    }
+  });
+
+  test('a loop busy with other work sends calls to worker threads until it is idle again', async () => {
+    const sansa = await SANSA.fit(data, { l2: 20, density: 0.2 });
+    try {
+      await idle();
+      await sansa.recommendUsers(['u1']); // opens a new 20 ms window
+      const spinUntil = performance.now() + 30;
+      while (performance.now() < spinUntil); // other work: the whole window
+      workers.length = 0;
+      hook.enable();
+      await sansa.recommendUsers(['u1']);
+      await sansa.recommendUsers(['u2']); // the same window: still busy
+      hook.disable();
+      expect(workers).toEqual(['cfkit.recommend', 'cfkit.recommend']);
+      expect((await counted(() => sansa.recommendUsers(['u1']))).workers).toEqual([]);
+    } finally {
+      sansa.dispose();
     }
   });
 
