@@ -21,8 +21,27 @@ const percentile = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
 
+// Child: the memory one load() of the saved model adds, in a fresh process: RSS with cfkit and its
+// addon loaded (the addon maps its libraries and BLAS once per process, whatever the model), then
+// after load() and a full GC.
+async function memoryChild(file) {
+  const c = require(path.join(root, 'dist'));
+  global.gc();
+  const bare = process.memoryUsage().rss;
+  c.backendInfo();
+  global.gc();
+  const baseline = process.memoryUsage().rss;
+  const model = await c.load(file);
+  global.gc();
+  const afterLoad = process.memoryUsage().rss;
+  model.dispose();
+  const mib = (x) => x / 2 ** 20;
+  process.stdout.write(JSON.stringify({ addonMiB: mib(baseline - bare), baseline: mib(baseline), afterLoad: mib(afterLoad) }));
+}
+
 // Child: fits and saves the model, then measures loading and in-process latency.
 async function child(config) {
+  if (config.memoryOf) return memoryChild(config.memoryOf);
   const c = require(path.join(root, 'dist'));
   const file = path.join(config.dir, 'model.cfk');
   const readOpts = config.data.endsWith('.dat') ? { implicit: { threshold: 4 } } : {};
@@ -30,8 +49,6 @@ async function child(config) {
   const fitted = config.model === 'ease' ? await c.EASE.fit(train, config.options) : await c.SANSA.fit(train, config.options);
   await fitted.save(file);
   fitted.dispose();
-  global.gc?.();
-  const baseline = process.memoryUsage().rss;
   const loads = [];
   let model;
   for (let r = 0; r < 5; r++) {
@@ -40,20 +57,20 @@ async function child(config) {
     model = await c.load(file);
     loads.push(performance.now() - t0);
   }
-  const rssAfterLoad = process.memoryUsage().rss;
-  global.gc?.();
-  const rssAfterGc = process.memoryUsage().rss;
   const users = model.history.userIds.toArray();
   const latency = {};
-  for (const threads of [undefined, 1, 2]) {
+  // default: one user per call runs on the calling thread (this loop awaits one call at a time);
+  // workerThread: the same calls forced through a worker thread, as under a busy event loop.
+  const variants = { default: {}, threads1: { threads: 1 }, threads2: { threads: 2 }, workerThread: { inline: 'never' } };
+  for (const [name, extra] of Object.entries(variants)) {
     const t = [];
     for (let i = 0; i < 3000; i++) {
       const t0 = process.hrtime.bigint();
-      await model.recommendUsers([users[(i * 7919) % users.length]], { k: 20, threads });
+      await model.recommendUsers([users[(i * 7919) % users.length]], { k: 20, ...extra });
       t.push(Number(process.hrtime.bigint() - t0) / 1e3);
     }
     const w = t.slice(500);
-    latency[threads === undefined ? 'default' : `threads${threads}`] = { p50Us: percentile(w, 0.5), p99Us: percentile(w, 0.99), calls: w.length };
+    latency[name] = { p50Us: percentile(w, 0.5), p99Us: percentile(w, 0.99), calls: w.length };
   }
   // One user at a time by history length (the median user, the 90th and 99th percentiles, the
   // longest): the median of 600 calls each, so the figure is the work, not the machine's tail.
@@ -79,7 +96,6 @@ async function child(config) {
       users: train.numUsers,
       fileMiB: fs.statSync(file).size / 2 ** 20,
       loadMs: { median: median(loads), runs: loads.map((x) => Math.round(x * 10) / 10) },
-      rssMiB: { baseline: baseline / 2 ** 20, afterLoad: rssAfterLoad / 2 ** 20, afterGc: rssAfterGc / 2 ** 20 },
       latency,
       users0: users.slice(0, 2000),
     }),
@@ -161,6 +177,8 @@ async function main() {
       continue;
     }
     const { users0, ...run } = r;
+    run.rssMiB = runChild(__filename, { memoryOf: path.join(dir, 'model.cfk') }, { timeoutMs: 120_000, nodeArgs: ['--expose-gc'] });
+    run.rssMiB.ratio = (run.rssMiB.afterLoad - run.rssMiB.baseline) / run.fileMiB;
     const server = await startServer(path.join(dir, 'model.cfk'));
     try {
       run.http = await loadTest(server.port, users0, seconds, connections);
@@ -170,8 +188,8 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
     results.runs.push(run);
     console.error(
-      `${config.name} (${run.items} items, ${run.fileMiB.toFixed(0)} MiB file): load ${run.loadMs.median.toFixed(0)} ms, RSS +${(run.rssMiB.afterLoad - run.rssMiB.baseline).toFixed(0)} MiB ` +
-        `(+${(run.rssMiB.afterGc - run.rssMiB.baseline).toFixed(0)} after GC); one user p50 ${run.latency.default.p50Us.toFixed(0)} µs p99 ${run.latency.default.p99Us.toFixed(0)} µs; ` +
+      `${config.name} (${run.items} items, ${run.fileMiB.toFixed(0)} MiB file): load ${run.loadMs.median.toFixed(0)} ms, RSS +${(run.rssMiB.afterLoad - run.rssMiB.baseline).toFixed(1)} MiB ` +
+        `(${run.rssMiB.ratio.toFixed(2)}x the file; the addon +${run.rssMiB.addonMiB.toFixed(1)} MiB once); one user p50 ${run.latency.default.p50Us.toFixed(0)} µs p99 ${run.latency.default.p99Us.toFixed(0)} µs; ` +
         `HTTP ${run.http.reqPerSec.toFixed(0)} req/s p50 ${run.http.p50Ms.toFixed(2)} ms p99 ${run.http.p99Ms.toFixed(2)} ms, ${run.http.errors} errors; ` +
         `by history: ${run.latency.byHistory.map((b) => `${b.historyItems} items ${b.medianUs.toFixed(0)} µs`).join(', ')}`,
     );
