@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 
@@ -107,8 +108,14 @@ Napi::Object topk_to_js(Napi::Env env, const cfkit::TopK& t) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("rows", Napi::Number::New(env, double(t.rows)));
   o.Set("k", Napi::Number::New(env, t.k));
-  o.Set("ids", to_js(env, t.ids));
-  o.Set("scores", to_js(env, t.scores));
+  // One buffer for both arrays: a serving call makes one backing store, not two.
+  const size_t n = t.ids.size();
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, n * (sizeof(int32_t) + sizeof(float)));
+  auto* bytes = static_cast<uint8_t*>(buf.Data());
+  std::memcpy(bytes, t.ids.data(), n * sizeof(int32_t));
+  std::memcpy(bytes + n * sizeof(int32_t), t.scores.data(), n * sizeof(float));
+  o.Set("ids", Napi::Int32Array::New(env, n, buf, 0));
+  o.Set("scores", Napi::Float32Array::New(env, n, buf, n * sizeof(int32_t)));
   return o;
 }
 
@@ -601,12 +608,14 @@ Napi::Value recommend(const Napi::CallbackInfo& info) {
     const FilterArgs filters = filters_from_js(o, x->rows, model->num_items());
     auto users = row_users(o.Get("users"), *model, x->rows);
     auto out = std::make_shared<cfkit::TopK>();
+    JobOptions job = job_options(info[3]);
+    const double estimate = job.allow_inline ? serving_estimate(*model, *x) : kUnknownCost;  // only a candidate needs one
     return start_job(
-        env, "cfkit.recommend", job_options(info[3]),
+        env, "cfkit.recommend", std::move(job),
         [model, x, k, mask, filters, users, out](cfkit::TrainContext& ctx) {
           *out = cfkit::recommend(*model, *x, k, mask, filters.view(), ctx, users ? users->data() : nullptr, filters.fallback());
         },
-        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); }, serving_estimate(*model, *x));
+        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); }, estimate);
   });
 }
 
@@ -620,12 +629,14 @@ Napi::Value similar_items(const Napi::CallbackInfo& info) {
     int k = static_cast<int>(int_arg(o.Get("k"), "k", 1, 1 << 20));
     const FilterArgs filters = filters_from_js(o, static_cast<int64_t>(items->size()), model->num_items());
     auto out = std::make_shared<cfkit::TopK>();
+    JobOptions job = job_options(info[3]);
+    const double estimate = job.allow_inline ? similar_estimate(*model, *items) : kUnknownCost;
     return start_job(
-        env, "cfkit.similarItems", job_options(info[3]),
+        env, "cfkit.similarItems", std::move(job),
         [model, items, k, filters, out](cfkit::TrainContext& ctx) {
           *out = cfkit::similar_items(*model, *items, k, filters.view(), ctx, filters.fallback());
         },
-        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); }, similar_estimate(*model, *items));
+        [out](Napi::Env e) -> Napi::Value { return topk_to_js(e, *out); }, estimate);
   });
 }
 
