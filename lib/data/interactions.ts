@@ -282,7 +282,6 @@ export class Interactions {
     });
   }
 
-  /** The given users (by index), in that order, with a matching user id map. */
   /**
    * @internal The rows of the given users as CSR arrays, without an Interactions around them (the
    * serving path: one user's row is a view, not a copy).
@@ -298,6 +297,7 @@ export class Interactions {
     return this.selectUsers(users).csr();
   }
 
+  /** The given users (by index), in that order, with a matching user id map. */
   selectUsers(users: ArrayLike<number>): Interactions {
     const indptr = new Int32Array(users.length + 1);
     let nnz = 0;
