@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Serving benchmark: load time and memory of a saved model, in-process single-user latency, and a
 // bounded HTTP load test of examples/http-service (10 connections for 10 s on 127.0.0.1, a closed
-// loop of GET /recommend?user=…&k=20). EASE on ML-1M and SANSA on Gowalla (40,981 items).
+// loop of GET /recommend?user=…&k=20). EASE on ML-1M and SANSA on Gowalla (40,981 items); and the
+// cost of a 9,000-item ItemFilter on a generated 10,000-item model (no shared data needed).
 // Writes bench/results/serve.json.   node bench/serve.js [--seconds 10] [--connections 10]
 'use strict';
 const { spawn } = require('node:child_process');
@@ -39,9 +40,39 @@ async function memoryChild(file) {
   process.stdout.write(JSON.stringify({ addonMiB: mib(baseline - bare), baseline: mib(baseline), afterLoad: mib(afterLoad) }));
 }
 
+// Child: what an ItemFilter costs a call. One user per call on a generated 10,000-item SANSA model,
+// with no filter and with an ItemFilter of 9,000 items as `include`, interleaved in three rounds of
+// 1,300 calls (the first 300 of each dropped); the p50 of each round, and their medians.
+async function filterChild() {
+  const c = require(path.join(root, 'dist'));
+  const data = c.syntheticInteractions({ users: 20000, items: 10000, meanInteractions: 30, seed: 3 });
+  const model = await c.SANSA.fit(data, { l2: 50, density: 1e-3 });
+  const filter = c.ItemFilter.fromPredicate(model, (_id, i) => i % 10 !== 0);
+  const users = data.userIds.toArray();
+  const variants = { plain: {}, itemFilter: { include: filter } };
+  const rounds = { plain: [], itemFilter: [] };
+  for (let round = 0; round < 3; round++)
+    for (const [name, extra] of Object.entries(variants)) {
+      const t = [];
+      for (let i = 0; i < 1300; i++) {
+        const t0 = process.hrtime.bigint();
+        await model.recommendUsers([users[(i * 7919) % users.length]], { k: 20, ...extra });
+        t.push(Number(process.hrtime.bigint() - t0) / 1e3);
+      }
+      rounds[name].push(percentile(t.slice(300), 0.5));
+    }
+  model.dispose();
+  const plainP50Us = median(rounds.plain);
+  const itemFilterP50Us = median(rounds.itemFilter);
+  process.stdout.write(
+    JSON.stringify({ items: 10000, filterItems: filter.size, plainP50Us, itemFilterP50Us, addedUs: itemFilterP50Us - plainP50Us, rounds }),
+  );
+}
+
 // Child: fits and saves the model, then measures loading and in-process latency.
 async function child(config) {
   if (config.memoryOf) return memoryChild(config.memoryOf);
+  if (config.filter) return filterChild();
   const c = require(path.join(root, 'dist'));
   const file = path.join(config.dir, 'model.cfk');
   const readOpts = config.data.endsWith('.dat') ? { implicit: { threshold: 4 } } : {};
@@ -165,6 +196,12 @@ async function main() {
   const connections = Number(opt('--connections', '10'));
   const c = require(path.join(root, 'dist'));
   const results = { benchmark: 'serve', date: new Date().toISOString(), machine: machine(), backend: c.backendInfo().cpu, seconds, connections, runs: [] };
+  results.filter = runChild(__filename, { filter: true }, { timeoutMs: 300_000 });
+  if (!results.filter.error)
+    console.error(
+      `ItemFilter of ${results.filter.filterItems} of ${results.filter.items} items: one user p50 ${results.filter.plainP50Us.toFixed(0)} µs, ` +
+        `${results.filter.itemFilterP50Us.toFixed(0)} µs with it as include (+${results.filter.addedUs.toFixed(1)} µs)`,
+    );
   for (const config of CONFIGS) {
     if (!fs.existsSync(path.join(dataDir, config.data))) {
       results.runs.push({ name: config.name, skipped: `../shared/data/${config.data} is absent` });
