@@ -12,11 +12,6 @@
 // requests; the old one is disposed once its in-flight requests finish. A file that does not load
 // (corrupt, half-copied) is refused and the old model keeps serving.
 'use strict';
-// Under load, scoring runs on libuv's worker threads while this thread parses requests and writes
-// replies. Leave it a core: more workers than the other cores only add context switches (on a
-// 2-core VM, one worker served 6,700-7,000 requests/s where libuv's default of four served
-// 4,100-5,100). Read when the pool is first used, so it must be set before any I/O.
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(1, require('node:os').availableParallelism() - 1));
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -194,6 +189,11 @@ async function createService(file, { port = 8080, host = '127.0.0.1', watch = tr
 module.exports = { createService, ModelSlot };
 
 if (require.main === module) {
+  // Under load, scoring runs on libuv's worker threads while this thread parses requests and writes
+  // replies. Leave it a core: more workers than the other cores only add context switches (on a
+  // 2-core VM, one worker served 6,700-7,000 requests/s where libuv's default of four served
+  // 4,100-5,100). libuv reads it when its pool is first used, so it is set before any I/O.
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(1, require('node:os').availableParallelism() - 1));
   const args = process.argv.slice(2);
   const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
   if (!args[0]) {
