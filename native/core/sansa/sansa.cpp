@@ -31,6 +31,7 @@ ScratchPool<SansaModel::Scratch>::Lease SansaModel::scratch() const {
     w.s.assign(size_t(encoder_.rows), 0.0);
     w.latent_bits.assign(size_t((encoder_.cols + 63) / 64), 0);
     w.item_bits.assign(size_t((encoder_.rows + 63) / 64), 0);
+    w.latent.reserve(size_t(encoder_.cols));  // so encode_row never allocates with h half-written
     return w;
   });
 }
@@ -117,8 +118,9 @@ bool SansaModel::score_sparse_row(const Csr& inputs, int64_t r, SparseRow& out) 
     if (sparse) {
       out.items.clear();
       out.scores.clear();
-      out.items.reserve(size_t(visits));
-      out.scores.reserve(size_t(visits));
+      const size_t most = size_t(std::min(visits, encoder_.rows));  // items reached, at most
+      out.items.reserve(most);
+      out.scores.reserve(most);
       decode<true>(decoder_, w.latent, w.h.data(), w.s.data(), w.item_bits.data());
       for (size_t word = 0; word < w.item_bits.size(); ++word) {
         for (uint64_t bits = w.item_bits[word]; bits; bits &= bits - 1) {
