@@ -1,4 +1,5 @@
 import { createHook } from 'node:async_hooks';
+import { loopBusy } from '../../lib/models/inline-policy';
 import { EASE, IdMap, MatrixFactorization, SANSA, InputError, Interactions, ItemFilter, load, syntheticInteractions } from '../../lib';
 import * as path from 'node:path';
 import { tmpDir } from '../helpers/data';
@@ -102,8 +103,14 @@ describe('small serving calls run on the calling thread', () => {
   // Worker-thread calls are async resources named after the native call; inline ones create none.
   const workers: string[] = [];
   const hook = createHook({ init: (_id, type) => void (type.startsWith('cfkit.') && workers.push(type)) });
-  // The inline policy looks at the event loop's last 20 ms: an idle pause makes it an idle loop's.
-  const idle = () => new Promise((resolve) => setTimeout(resolve, 30));
+  // The inline policy judges the event loop by the window since its last look (at least 20 ms):
+  // close the current window, whatever it held, then leave the loop idle for a whole one.
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
+  const idle = async () => {
+    await pause();
+    loopBusy();
+    await pause();
+  };
   const counted = async <T>(call: () => Promise<T>): Promise<{ result: T; workers: string[] }> => {
     await idle();
     workers.length = 0;
