@@ -22,6 +22,20 @@ const percentile = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
 
+// Microseconds of each of `calls` one-user calls, awaited one at a time; call i serves user(i).
+async function timeCalls(model, calls, user, opts = {}) {
+  const t = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = process.hrtime.bigint();
+    await model.recommendUsers([user(i)], { k: 20, ...opts });
+    t.push(Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  return t;
+}
+
+// Users spread over the whole list, the same sequence in every run.
+const spread = (users) => (i) => users[(i * 7919) % users.length];
+
 // Child: the memory one load() of the saved model adds, in a fresh process: RSS with cfkit and its
 // addon loaded (the addon maps its libraries and BLAS once per process, whatever the model), then
 // after load() and a full GC.
@@ -53,12 +67,7 @@ async function filterChild() {
   const rounds = { plain: [], itemFilter: [] };
   for (let round = 0; round < 3; round++)
     for (const [name, extra] of Object.entries(variants)) {
-      const t = [];
-      for (let i = 0; i < 1300; i++) {
-        const t0 = process.hrtime.bigint();
-        await model.recommendUsers([users[(i * 7919) % users.length]], { k: 20, ...extra });
-        t.push(Number(process.hrtime.bigint() - t0) / 1e3);
-      }
+      const t = await timeCalls(model, 1300, spread(users), extra);
       rounds[name].push(percentile(t.slice(300), 0.5));
     }
   model.dispose();
@@ -94,13 +103,7 @@ async function child(config) {
   // workerThread: the same calls forced through a worker thread, as under a busy event loop.
   const variants = { default: {}, threads1: { threads: 1 }, threads2: { threads: 2 }, workerThread: { inline: 'never' } };
   for (const [name, extra] of Object.entries(variants)) {
-    const t = [];
-    for (let i = 0; i < 3000; i++) {
-      const t0 = process.hrtime.bigint();
-      await model.recommendUsers([users[(i * 7919) % users.length]], { k: 20, ...extra });
-      t.push(Number(process.hrtime.bigint() - t0) / 1e3);
-    }
-    const w = t.slice(500);
+    const w = (await timeCalls(model, 3000, spread(users), extra)).slice(500);
     latency[name] = { p50Us: percentile(w, 0.5), p99Us: percentile(w, 0.99), calls: w.length };
   }
   // One user at a time by history length (the median user, the 90th and 99th percentiles, the
@@ -110,12 +113,7 @@ async function child(config) {
   const byHistory = [];
   for (const q of [0.5, 0.9, 0.99, 1]) {
     const [items, u] = byLength[Math.floor(q * (byLength.length - 1))];
-    const t = [];
-    for (let i = 0; i < 600; i++) {
-      const t0 = process.hrtime.bigint();
-      await model.recommendUsers([users[u]], { k: 20 });
-      t.push(Number(process.hrtime.bigint() - t0) / 1e3);
-    }
+    const t = await timeCalls(model, 600, () => users[u]);
     byHistory.push({ quantile: q, historyItems: items, medianUs: percentile(t, 0.5) });
   }
   latency.byHistory = byHistory;

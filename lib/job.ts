@@ -2,7 +2,6 @@
 import * as os from 'node:os';
 import { AbortError, fromNative, InputError } from './errors';
 import { native, NativeJobOptions, NativeProgress } from './native';
-import { timedStart } from './models/inline-policy';
 
 export interface ProgressEvent {
   /** Stage name, e.g. 'gram', 'factorize', 'invert', 'weights', 'evaluate'. */
@@ -66,8 +65,7 @@ export async function runNative<T>(opts: RunOptions | undefined, start: (job: Na
       }
     : undefined;
   try {
-    const job = { threads, abort: flag, onProgress, inline };
-    return await (inline ? timedStart(() => start(job)) : start(job));
+    return await start({ threads, abort: flag, onProgress, inline });
   } catch (err) {
     const e = fromNative(err);
     if (e instanceof AbortError && signal?.aborted) throw new AbortError(e.message, { cause: signal.reason });

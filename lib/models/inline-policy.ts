@@ -40,9 +40,9 @@ export function loopBusy(): boolean {
 }
 
 /**
- * Runs `start`, the synchronous part of a native call allowed to run inline, and counts its time as
- * cfkit's own (a call estimated over budget still goes to a worker thread; its short start is then
- * counted too).
+ * Runs `start` and counts the time until it returns as cfkit's own: for a call allowed inline, that
+ * is the native work (a call estimated over budget still goes to a worker thread; its short start is
+ * then counted too).
  */
 export function timedStart<T>(start: () => T): T {
   const t0 = performance.now();

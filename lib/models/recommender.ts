@@ -3,10 +3,10 @@ import { DisposedError, FormatError, InputError } from '../errors';
 import { ExternalId, IdMap } from '../data/idmap';
 import { Interactions } from '../data/interactions';
 import { runNative, RunOptions } from '../job';
-import { CsrArrays, native, NativeFilterOptions, NativeModelHandle, NativeTopK } from '../native';
+import { CsrArrays, native, NativeFilterOptions, NativeJobOptions, NativeModelHandle, NativeTopK } from '../native';
 import { ModelFile, section, SectionData, writeModelFile } from '../io/container';
 import { unknownPolicy } from './item-filter';
-import { loopBusy } from './inline-policy';
+import { loopBusy, timedStart } from './inline-policy';
 import { ItemSelection, resolveFilters, rowsFromIds, UnknownTally } from './request';
 import { version } from '../version';
 import { recommendAll, RecommendAllOptions, RecommendationBatch } from './recommend-all';
@@ -122,16 +122,17 @@ export function servingThreads(rows: number, threads: number | undefined): numbe
   return threads ?? (rows <= SINGLE_THREAD_ROWS ? 1 : undefined);
 }
 
-/** The run options of a recommend call of `rows` rows: the caller's, with serving threads. */
-function servingRun(rows: number, opts: RecommendOptions | undefined): RunOptions {
-  return { threads: servingThreads(rows, opts?.threads), signal: opts?.signal, onProgress: opts?.onProgress };
-}
-
-/** Whether a recommend call may run on the calling thread (the addon decides from the model's estimate). */
-export function mayRunInline(rows: number, threads: number | undefined, opts: RecommendOptions | undefined): boolean {
+/**
+ * Runs the native job of a recommend call of `rows` rows: on one thread for small batches unless
+ * `threads` is given, and allowed onto the calling thread by the inline policy (the addon then
+ * decides from the model's estimate). Time spent in a call allowed inline counts as cfkit's own.
+ */
+function runServing<T>(rows: number, opts: RecommendOptions | undefined, start: (job: NativeJobOptions) => Promise<T>): Promise<T> {
   const policy = opts?.inline ?? 'auto';
   if (policy !== 'auto' && policy !== 'never') throw new InputError(`inline must be 'auto' or 'never', got ${String(policy)}`);
-  return policy === 'auto' && rows <= SINGLE_THREAD_ROWS && threads === 1 && !opts?.onProgress && !loopBusy();
+  const run = { threads: servingThreads(rows, opts?.threads), signal: opts?.signal, onProgress: opts?.onProgress };
+  const inline = policy === 'auto' && rows <= SINGLE_THREAD_ROWS && run.threads === 1 && !run.onProgress && !loopBusy();
+  return inline ? timedStart(() => runNative(run, start, true)) : runNative(run, start);
 }
 
 function checkK(k: number | undefined, numItems: number): number {
@@ -267,14 +268,12 @@ export abstract class NativeRecommender implements Recommender {
     const handle = this.nativeHandle();
     const k = checkK(opts?.k, this.numItems);
     const maskInput = opts?.maskInput ?? true;
-    const run = servingRun(inputs.rows, opts);
-    const inline = mayRunInline(inputs.rows, run.threads, opts);
     const unknown = unknownRows.length > 0 ? new Set(unknownRows) : undefined;
     return this.finish(
       (o) => {
         o.maskInput = maskInput;
         o.users = users;
-        return runNative(run, (job) => native().recommend(handle, inputs, o, job), inline);
+        return runServing(inputs.rows, opts, (job) => native().recommend(handle, inputs, o, job));
       },
       inputs.rows,
       (r) => unknown?.has(r) || inputs.indptr[r + 1] === inputs.indptr[r],
@@ -336,11 +335,9 @@ export abstract class NativeRecommender implements Recommender {
     const tally = { ignore: unknownPolicy(opts?.unknown) === 'ignore', ids: 0 };
     const query = this.itemIds.indicesOf(items, 'item', 'items', tally.ignore);
     const unknownRows = splitUnknown(query);
-    const run = servingRun(query.length, opts);
-    const inline = mayRunInline(query.length, run.threads, opts);
     const unknown = new Set(unknownRows);
     return this.finish(
-      (o) => runNative(run, (job) => native().similarItems(handle, query, o, job), inline),
+      (o) => runServing(query.length, opts, (job) => native().similarItems(handle, query, o, job)),
       query.length,
       (r) => unknown.has(r),
       unknownRows,

@@ -166,7 +166,7 @@ void InfAeModel::score(const Csr& inputs, const int32_t*, int64_t begin, int64_t
 }
 
 void InfAeModel::item_similarity(int32_t item, float* out) const {
-  score(one_hot_row(support_.cols, item), nullptr, 0, 1, out);
+  score(one_hot_rows(support_.cols, {item}), nullptr, 0, 1, out);
 }
 
 namespace {

@@ -12,17 +12,6 @@
 
 namespace cfkit {
 
-Csr one_hot_rows(int64_t n_items, const std::vector<int32_t>& items) {
-  Csr q;
-  q.rows = static_cast<int64_t>(items.size());
-  q.cols = n_items;
-  q.indptr.resize(items.size() + 1);
-  for (int64_t r = 0; r <= q.rows; ++r) q.indptr[r] = r;
-  q.indices = items;
-  q.values.assign(items.size(), 1.f);
-  return q;
-}
-
 int64_t score_batch_rows(int64_t n_items, int threads) {
   int64_t per_thread = (int64_t(32) << 20) / (4 * std::max<int64_t>(n_items, 1));
   return std::max<int64_t>(1, std::min<int64_t>(4096, per_thread)) * std::max(threads, 1);

@@ -22,9 +22,6 @@ struct TopK {
 // hop took the median from 80 to 159-187 µs and the 99th percentile from 343 to 613-747 µs.
 constexpr double kInlineBudgetNs = 500e3;
 
-// One row per item, holding only that item with value 1: the inputs of "items like this one".
-Csr one_hot_rows(int64_t n_items, const std::vector<int32_t>& items);
-
 // Rows scored per pass, chosen so a thread's score buffer stays near 32 MiB.
 int64_t score_batch_rows(int64_t n_items, int threads);
 

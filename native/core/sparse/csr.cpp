@@ -55,14 +55,15 @@ Csr make_csr(int64_t rows, int64_t cols, const int32_t* indptr32, const int32_t*
   return m;
 }
 
-Csr one_hot_row(int64_t cols, int32_t col) {
-  Csr one;
-  one.rows = 1;
-  one.cols = cols;
-  one.indptr = {0, 1};
-  one.indices = {col};
-  one.values = {1.0f};
-  return one;
+Csr one_hot_rows(int64_t cols, const std::vector<int32_t>& items) {
+  Csr q;
+  q.rows = static_cast<int64_t>(items.size());
+  q.cols = cols;
+  q.indptr.resize(items.size() + 1);
+  for (int64_t r = 0; r <= q.rows; ++r) q.indptr[r] = r;
+  q.indices = items;
+  q.values.assign(items.size(), 1.f);
+  return q;
 }
 
 Csr transpose(const Csr& a) {

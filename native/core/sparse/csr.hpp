@@ -27,7 +27,7 @@ struct Csr {
 Csr make_csr(int64_t rows, int64_t cols, const int32_t* indptr32, const int32_t* indices, const float* values,
              int64_t nnz);
 Csr transpose(const Csr& a);
-// A 1 x cols matrix with a single 1 at `col`: the input of "items like this one" queries.
-Csr one_hot_row(int64_t cols, int32_t col);
+// One row per item, holding only that item with value 1: the inputs of "items like this one".
+Csr one_hot_rows(int64_t cols, const std::vector<int32_t>& items);
 
 }  // namespace cfkit
